@@ -1,0 +1,7 @@
+"""`python -m poller`: the same as `nowplaying poller`."""
+
+import sys
+
+from shared.cli import main
+
+sys.exit(main(["poller", *sys.argv[1:]]))

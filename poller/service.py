@@ -1,0 +1,402 @@
+"""The poller process: leadership, scheduling and the poll itself, wired to Redis and httpx.
+
+Decisions live in pure modules (normalize, changes, policy); this module only sequences
+I/O. One `Poller` object owns all mutable state of the process.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import random
+import time
+import uuid
+from collections import Counter
+from collections.abc import Callable
+from datetime import datetime, timedelta
+from typing import Any
+
+import httpx
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
+from apscheduler.triggers.date import DateTrigger
+from apscheduler.triggers.interval import IntervalTrigger
+
+from poller import policy
+from poller.spotify import (
+    InvalidClient,
+    InvalidGrant,
+    RateLimited,
+    SpotifyClient,
+    Transient,
+    Unauthorized,
+)
+from poller.tokens import TokenManager
+from shared.changes import should_publish
+from shared.config import Settings
+from shared.document import Document, Song
+from shared.normalize import normalize_current, normalize_recent
+from shared.store import Store
+
+log = logging.getLogger("nowplaying.poller")
+
+LEADER_TTL_MS = 10_000
+TOKEN_LIFETIME_DAYS = 182
+TOKEN_WARN_DAYS = 14
+DAY_MS = 86_400_000
+
+
+def token_days_left(authorized_at_ms: int | None, now_ms: int) -> float | None:
+    """Days until a refresh token authorized at `authorized_at_ms` expires (six months)."""
+    if authorized_at_ms is None:
+        return None
+    return (authorized_at_ms + TOKEN_LIFETIME_DAYS * DAY_MS - now_ms) / DAY_MS
+
+
+def make_http_client(
+    timeout_s: float, transport: httpx.AsyncBaseTransport | None = None
+) -> httpx.AsyncClient:
+    """One client for every Spotify call: keep-alive connections, bounded waits."""
+    return httpx.AsyncClient(
+        timeout=httpx.Timeout(timeout_s, connect=min(3.0, timeout_s)),
+        limits=httpx.Limits(max_connections=4, max_keepalive_connections=2),
+        headers={"User-Agent": "nowplaying/0.1 (+self-hosted)"},
+        transport=transport,
+    )
+
+
+class Poller:
+    """Owns the poll loop of one process; several may share a Redis, one leads."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        store: Store,
+        http: httpx.AsyncClient,
+        *,
+        demo: bool = False,
+        clock: Callable[[], float] = time.time,
+        instance_id: str | None = None,
+        seed: int | None = None,
+    ) -> None:
+        self.settings = settings
+        self.store = store
+        self.http = http
+        self.demo = demo
+        self.clock = clock
+        self.instance_id = instance_id or uuid.uuid4().hex[:12]
+        self.rng = random.Random(seed)
+        self.spotify = SpotifyClient(
+            http=http,
+            accounts_url=settings.accounts_url,
+            api_url=settings.api_url,
+            clock=clock,
+        )
+        self.tokens = TokenManager(
+            store=store,
+            spotify=self.spotify,
+            client_id=settings.client_id,
+            client_secret=settings.client_secret,
+            env_refresh_token=settings.refresh_token,
+            env_access_token=settings.access_token,
+            clock_ms=self.now_ms,
+        )
+        self.scheduler: AsyncIOScheduler | None = None
+        self.is_leader = False
+        self.state = "starting"
+        self.auth_error: str | None = None
+        self.auth_retry_at_ms = 0
+        self.auth_token_seen: str | None = None
+        self.failures = 0
+        self.last_success_ms: int | None = None
+        self.started_ms = self.now_ms()
+        self.idle_since_ms: int | None = None
+        self.fallback_active = False
+        self.recent: Song | None = None
+        self.song: Song | None = None
+        self.published: Document | None = None
+        self.interval_s = settings.poll_interval
+        self.token_authorized_at: int | None = None
+        self.token_warned_day: int | None = None
+        self.outcomes: Counter[str] = Counter()
+        self.polls = 0
+        self._lock = asyncio.Lock()
+        self.leader_ttl_ms = LEADER_TTL_MS
+
+    def now_ms(self) -> int:
+        return int(self.clock() * 1000)
+
+    @property
+    def poll_timeout_s(self) -> float:
+        """Shorter than the interval, so a hanging poll never overlaps the next one."""
+        return max(0.5, min(10.0, self.settings.poll_interval * 0.8))
+
+    # -- lifecycle ------------------------------------------------------------------------
+
+    async def start(self) -> None:
+        """Start inside the running loop (APScheduler's asyncio scheduler needs one)."""
+        self.published = await self._safe(self.store.current())
+        scheduler = AsyncIOScheduler(event_loop=asyncio.get_running_loop())
+        period = min(self.leader_ttl_ms / 3000, self.settings.poll_interval)
+        scheduler.add_job(
+            self.keepalive,
+            IntervalTrigger(seconds=period),
+            id="keepalive",
+            max_instances=1,
+            coalesce=True,
+            misfire_grace_time=None,
+        )
+        scheduler.start()
+        self.scheduler = scheduler
+        await self.keepalive()
+        self._schedule_poll(0)
+
+    async def stop(self) -> None:
+        if self.scheduler is not None:
+            self.scheduler.shutdown(wait=False)
+            self.scheduler = None
+        async with asyncio.timeout(1.0):
+            with contextlib.suppress(Exception):
+                await self._flush_stats()
+                if self.is_leader:
+                    await self.store.release_leadership(self.instance_id)
+        self.is_leader = False
+
+    def _schedule_poll(self, delay_s: float) -> None:
+        if self.scheduler is None:
+            return
+        self.scheduler.add_job(
+            self.tick,
+            DateTrigger(run_date=datetime.now().astimezone() + timedelta(seconds=delay_s)),
+            id="poll",
+            replace_existing=True,
+            max_instances=1,
+            misfire_grace_time=None,
+        )
+
+    async def _safe(self, coro: Any) -> Any:
+        """A Redis call whose failure must not stop the poller (Redis may come back)."""
+        try:
+            return await coro
+        except Exception as exc:  # redis errors of every kind, fakeredis' included
+            log.warning("redis unavailable: %s", type(exc).__name__)
+            return None
+
+    # -- leadership and liveness ----------------------------------------------------------
+
+    async def keepalive(self) -> None:
+        """Renew or take leadership; the leader writes the heartbeat readers check."""
+        try:
+            leader = await self.store.acquire_leadership(self.instance_id, self.leader_ttl_ms)
+        except Exception as exc:
+            log.warning("redis unavailable: %s", type(exc).__name__)
+            return
+        if leader and not self.is_leader:
+            log.info("this poller (%s) leads now", self.instance_id)
+            self.published = await self._safe(self.store.current()) or self.published
+            self._schedule_poll(0)
+        elif not leader and self.is_leader:
+            log.info("this poller (%s) lost leadership", self.instance_id)
+        self.is_leader = leader
+        if leader:
+            await self._safe(self._write_heartbeat())
+
+    async def _write_heartbeat(self) -> None:
+        record = await self.store.refresh_record()
+        self.token_authorized_at = record.authorized_at
+        now = self.now_ms()
+        days = token_days_left(record.authorized_at, now)
+        if days is not None and days <= TOKEN_WARN_DAYS and self.token_warned_day != now // DAY_MS:
+            self.token_warned_day = now // DAY_MS
+            log.warning(
+                "the Spotify refresh token expires in %.1f days: reconnect with "
+                "`nowplaying auth` or /login before then",
+                max(0.0, days),
+            )
+        await self.store.write_heartbeat(
+            {
+                "at": now,
+                "instance": self.instance_id,
+                "state": self.state,
+                "authError": self.auth_error,
+                "lastSuccessAt": self.last_success_ms,
+                "pollInterval": self.settings.poll_interval,
+                "interval": self.interval_s,
+                "tokenAuthorizedAt": record.authorized_at,
+                "demo": self.demo,
+            }
+        )
+
+    # -- the poll -------------------------------------------------------------------------
+
+    async def tick(self) -> None:
+        """One scheduled step; always schedules the next one."""
+        delay = self.settings.poll_interval
+        try:
+            if not self.is_leader:
+                delay = self.leader_ttl_ms / 3000
+                return
+            async with self._lock:
+                delay = await self.poll_once()
+        except Exception:
+            log.exception("unexpected error in the poll loop")
+            self.failures += 1
+            delay = policy.backoff_delay(self.failures, self.settings.poll_interval, self.rng)
+        finally:
+            self._schedule_poll(delay)
+
+    async def poll_once(self) -> float:
+        """Poll Spotify, publish on change, and return seconds until the next poll."""
+        self.polls += 1
+        now = self.now_ms()
+        if now < self.spotify.blocked_until_s * 1000:
+            return await self._failed("rate_limited", self.spotify.blocked_until_s - now / 1000)
+        if self.auth_error and not await self._auth_retry_due(now):
+            return await self._failed("auth_error", self.settings.poll_interval)
+        try:
+            async with asyncio.timeout(self.poll_timeout_s):
+                song = await self._fetch()
+        except RateLimited as exc:
+            log.warning("Spotify answered 429: no calls for %.0f s", exc.until_s - self.clock())
+            return await self._failed("rate_limited", max(0.0, exc.until_s - self.clock()))
+        except InvalidGrant as exc:
+            return await self._auth_failed(f"invalid_grant: {exc}")
+        except InvalidClient as exc:
+            return await self._auth_failed(f"invalid_client: {exc}")
+        except (Transient, Unauthorized, TimeoutError) as exc:
+            reason = "timeout" if isinstance(exc, TimeoutError) else str(exc)
+            self.failures += 1
+            delay = policy.backoff_delay(self.failures, self.settings.poll_interval, self.rng)
+            log.warning("poll failed (%s); next try in %.1f s", reason, delay)
+            return await self._failed("error", delay)
+        return await self._succeeded(song)
+
+    async def _auth_retry_due(self, now: int) -> bool:
+        """Retry every 5 minutes, or at once when a new refresh token was stored."""
+        record = await self._safe(self.store.refresh_record())
+        token = record.token if record else None
+        return now >= self.auth_retry_at_ms or (token is not None and token != self.auth_token_seen)
+
+    async def _fetch(self) -> Song | None:
+        body = await self._authorized(self.spotify.currently_playing)
+        received = self.now_ms()
+        song = normalize_current(body, received) if body else None
+        if song is not None:
+            self.fallback_active = False
+            return song
+        if not self.fallback_active:
+            # recently-played changes only when an item ends, so ask once per idle spell.
+            self.recent = normalize_recent(await self._authorized(self.spotify.recently_played))
+            self.fallback_active = True
+        return self.recent
+
+    async def _authorized(self, call: Callable[[str], Any]) -> Any:
+        """A Web API call; on 401, refresh once and retry once."""
+        token = await self.tokens.access_token()
+        try:
+            return await call(token)
+        except Unauthorized:
+            await self.tokens.invalidate(token)
+            return await call(await self.tokens.access_token())
+
+    async def _succeeded(self, song: Song | None) -> float:
+        now = self.now_ms()
+        if self.auth_error:
+            log.info("Spotify authorization works again")
+        self.auth_error = None
+        self.failures = 0
+        self.last_success_ms = now
+        self.state = "ok"
+        self.song = song
+        if policy.is_playing(song):
+            self.idle_since_ms = None
+        elif self.idle_since_ms is None:
+            self.idle_since_ms = now
+        await self._publish(song, stale=False)
+        self.interval_s = policy.next_poll_delay(
+            now_ms=now,
+            song=song,
+            idle_since_ms=self.idle_since_ms,
+            poll_s=self.settings.poll_interval,
+            idle_poll_s=self.settings.idle_poll_interval,
+        )
+        await self._record("ok")
+        return self.interval_s
+
+    async def _auth_failed(self, reason: str) -> float:
+        if self.auth_error is None:
+            log.error(
+                "Spotify refused the credentials (%s). Reconnect with `nowplaying auth` "
+                "or /login; retrying every 5 minutes.",
+                reason,
+            )
+        self.auth_error = reason
+        self.auth_retry_at_ms = self.now_ms() + int(policy.AUTH_RETRY_S * 1000)
+        record = await self._safe(self.store.refresh_record())
+        self.auth_token_seen = record.token if record else None
+        return await self._failed("auth_error", self.settings.poll_interval)
+
+    async def _failed(self, state: str, delay: float) -> float:
+        """Keep the last good song; mark it stale once the freshness window has passed."""
+        self.state = state
+        now = self.now_ms()
+        since = self.last_success_ms if self.last_success_ms is not None else self.started_ms
+        window = policy.stale_window_ms(self.interval_s)
+        if self.auth_error or now - since > window:
+            await self._publish(self.song, stale=True, keep_song=True)
+        await self._record(state)
+        return max(0.2, delay)
+
+    async def _publish(self, song: Song | None, *, stale: bool, keep_song: bool = False) -> None:
+        floor = self.published["version"] if self.published else 0
+        fallback = self.published
+
+        def change(stored: Document | None) -> Document | None:
+            base = stored or fallback
+            new_song = (base["song"] if base else None) if keep_song else song
+            if stored is not None and not should_publish(
+                stored, new_song, stale=stale, demo=self.demo
+            ):
+                return None
+            version = max(stored["version"] if stored else 0, floor) + 1
+            return {
+                "version": version,
+                "updatedAt": self.now_ms(),
+                "stale": stale,
+                "demo": self.demo,
+                "song": new_song,
+            }
+
+        try:
+            document = await self.store.transition(change)
+        except Exception as exc:
+            log.warning("could not publish (redis: %s); will retry", type(exc).__name__)
+            return
+        if document is not None:
+            self.published = document
+
+    async def _record(self, outcome: str) -> None:
+        self.outcomes[outcome] += 1
+        await self._flush_stats()
+
+    async def _flush_stats(self) -> None:
+        counts: dict[str, int] = {f"poll:{k}": v for k, v in self.outcomes.items()}
+        counts |= {f"spotify:{k}": v for k, v in self.spotify.take_calls().items()}
+        self.outcomes.clear()
+        await self._safe(self.store.add_stats(counts))
+
+
+async def run_poller(settings: Settings, store: Store, http: httpx.AsyncClient, demo: bool) -> None:
+    """Run until SIGTERM or SIGINT, then exit cleanly within 2 s."""
+    import signal
+
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    poller = Poller(settings, store, http, demo=demo)
+    await poller.start()
+    log.info("poller %s started (every %g s)", poller.instance_id, settings.poll_interval)
+    await stop.wait()
+    log.info("stopping")
+    await poller.stop()

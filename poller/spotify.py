@@ -1,0 +1,176 @@
+"""HTTP calls to Spotify's accounts service and Web API, and nothing else.
+
+Every failure becomes one of a few exceptions the poller acts on; a 429 closes the gate
+for every endpoint until Retry-After has passed, and a closed gate makes no call at all.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import httpx
+
+DEFAULT_RETRY_AFTER_S = 30.0
+
+
+class SpotifyError(Exception):
+    """Base of everything the poller can get back instead of a payload."""
+
+
+class RateLimited(SpotifyError):
+    def __init__(self, until_s: float) -> None:
+        super().__init__(f"rate limited until {until_s:.0f}")
+        self.until_s = until_s
+
+
+class Unauthorized(SpotifyError):
+    """The Web API refused the access token (expired or revoked)."""
+
+
+class InvalidGrant(SpotifyError):
+    """The refresh token is revoked or expired: only a new authorization helps."""
+
+
+class InvalidClient(SpotifyError):
+    """The client id or secret is wrong: a configuration problem."""
+
+
+class Transient(SpotifyError):
+    """5xx, timeout, connection error, malformed body: try again later."""
+
+
+@dataclass(frozen=True)
+class TokenGrant:
+    access_token: str
+    expires_in_s: int
+    refresh_token: str | None
+
+
+def basic_auth(client_id: str, client_secret: str) -> str:
+    """Client credentials as Spotify wants them: HTTP Basic, never in the body."""
+    raw = f"{client_id}:{client_secret}".encode()
+    return "Basic " + base64.b64encode(raw).decode()
+
+
+def parse_retry_after(value: str | None) -> float:
+    """Seconds from a Retry-After header; 30 when absent or unreadable."""
+    try:
+        seconds = float(value) if value is not None else DEFAULT_RETRY_AFTER_S
+    except ValueError:
+        return DEFAULT_RETRY_AFTER_S
+    return seconds if 0 <= seconds < 86400 else DEFAULT_RETRY_AFTER_S
+
+
+@dataclass
+class SpotifyClient:
+    """One httpx client (connection reuse, timeouts) shared by every call of a poller."""
+
+    http: httpx.AsyncClient
+    accounts_url: str
+    api_url: str
+    clock: Callable[[], float]
+    blocked_until_s: float = 0.0
+    calls: Counter[str] = field(default_factory=Counter)
+
+    def _check_gate(self) -> None:
+        if self.clock() < self.blocked_until_s:
+            raise RateLimited(self.blocked_until_s)
+
+    async def _send(self, endpoint: str, request: httpx.Request) -> httpx.Response:
+        self._check_gate()
+        try:
+            response = await self.http.send(request)
+        except httpx.TimeoutException:
+            self.calls[f"{endpoint}:timeout"] += 1
+            raise Transient(f"{endpoint}: timeout") from None
+        except httpx.HTTPError as exc:
+            self.calls[f"{endpoint}:error"] += 1
+            raise Transient(f"{endpoint}: {type(exc).__name__}") from None
+        self.calls[f"{endpoint}:{response.status_code}"] += 1
+        if response.status_code == 429:
+            delay = parse_retry_after(response.headers.get("retry-after"))
+            self.blocked_until_s = max(self.blocked_until_s, self.clock() + delay)
+            raise RateLimited(self.blocked_until_s)
+        if response.status_code >= 500:
+            raise Transient(f"{endpoint}: HTTP {response.status_code}")
+        return response
+
+    @staticmethod
+    def _json(endpoint: str, response: httpx.Response) -> dict[str, Any]:
+        try:
+            body = json.loads(response.content)
+        except ValueError:
+            raise Transient(f"{endpoint}: malformed JSON") from None
+        if not isinstance(body, dict):
+            raise Transient(f"{endpoint}: unexpected JSON")
+        return body
+
+    async def refresh(self, client_id: str, client_secret: str, refresh_token: str) -> TokenGrant:
+        request = self.http.build_request(
+            "POST",
+            f"{self.accounts_url}/api/token",
+            data={"grant_type": "refresh_token", "refresh_token": refresh_token},
+            headers={"Authorization": basic_auth(client_id, client_secret)},
+        )
+        return await self.token_request(request)
+
+    async def token_request(self, request: httpx.Request) -> TokenGrant:
+        """Send a token request (either grant) and read the answer."""
+        response = await self._send("token", request)
+        body = self._json("token", response) if response.content else {}
+        if response.status_code in (400, 401):
+            error = str(body.get("error", ""))
+            description = str(body.get("error_description", ""))
+            if error == "invalid_client":
+                raise InvalidClient(description or "invalid client")
+            if error == "invalid_grant":
+                raise InvalidGrant(description or "invalid grant")
+            raise InvalidClient(f"{error}: {description}".strip(": "))
+        if response.status_code != 200:
+            raise Transient(f"token: HTTP {response.status_code}")
+        access = body.get("access_token")
+        expires = body.get("expires_in", 3600)
+        if not isinstance(access, str) or not access or not isinstance(expires, int | float):
+            raise Transient("token: malformed answer")
+        refresh = body.get("refresh_token")
+        return TokenGrant(access, int(expires), refresh if isinstance(refresh, str) else None)
+
+    async def _get(self, endpoint: str, path: str, token: str, params: dict[str, str]) -> Any:
+        request = self.http.build_request(
+            "GET",
+            f"{self.api_url}{path}",
+            params=params,
+            headers={"Authorization": f"Bearer {token}"},
+        )
+        response = await self._send(endpoint, request)
+        if response.status_code == 401:
+            raise Unauthorized(endpoint)
+        if response.status_code == 204:
+            return None
+        if response.status_code != 200:
+            raise Transient(f"{endpoint}: HTTP {response.status_code}")
+        return self._json(endpoint, response)
+
+    async def currently_playing(self, token: str) -> dict[str, Any] | None:
+        """The body, or None for 204 (nothing playing)."""
+        params = {"additional_types": "track,episode"}
+        body: dict[str, Any] | None = await self._get(
+            "currently-playing", "/me/player/currently-playing", token, params
+        )
+        return body
+
+    async def recently_played(self, token: str) -> dict[str, Any] | None:
+        body: dict[str, Any] | None = await self._get(
+            "recently-played", "/me/player/recently-played", token, {"limit": "1"}
+        )
+        return body
+
+    def take_calls(self) -> Counter[str]:
+        """Counts since the last take, for the stats the web app exports."""
+        taken, self.calls = self.calls, Counter()
+        return taken

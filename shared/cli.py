@@ -1,0 +1,118 @@
+"""The `nowplaying` command: run, web, poller, auth, simulator.
+
+Configuration errors exit with status 2 and one line that names the variable.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import sys
+from collections.abc import Sequence
+
+from shared.config import ConfigError, Settings, load_settings
+from shared.logs import setup_logging
+
+log = logging.getLogger("nowplaying")
+
+
+def _fail(message: str) -> int:
+    print(f"nowplaying: {message}", file=sys.stderr)
+    return 2
+
+
+def _port(value: str) -> int:
+    if not value.isdigit() or not 0 < int(value) < 65536:
+        raise argparse.ArgumentTypeError(f"must be a port number between 1 and 65535: {value!r}")
+    return int(value)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="nowplaying", description="Live Spotify 'now playing' for one person."
+    )
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    for name, text in (
+        ("run", "web app + poller in one process (embedded store and demo player by default)"),
+        ("web", "the web app alone"),
+        ("simulator", "the simulated Spotify (accounts service + Web API)"),
+    ):
+        cmd = sub.add_parser(name, help=text, description=text)
+        cmd.add_argument("--host", default=None, help="address to listen on (default: HOST)")
+        cmd.add_argument("--port", type=_port, default=None, help="port (default: PORT)")
+    sub.add_parser("poller", help="the poller alone", description="the poller alone")
+    auth = sub.add_parser(
+        "auth", help="connect a Spotify account in the terminal", description="OAuth setup"
+    )
+    auth.add_argument("--no-browser", action="store_true", help="only print the URL")
+    auth.add_argument("--timeout", type=float, default=300.0, help="seconds to wait (300)")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        settings = load_settings()
+    except ConfigError as exc:
+        return _fail(str(exc))
+    setup_logging(settings.secrets())
+    host = getattr(args, "host", None) or settings.host
+    port = getattr(args, "port", None) or settings.port
+    try:
+        if args.command == "poller":
+            return poller_main(settings)
+        if args.command == "web":
+            from web.server import serve_web
+
+            return serve_web(settings, host, port)
+        if args.command == "run":
+            from web.server import serve_all
+
+            return serve_all(settings, host, port)
+        if args.command == "simulator":
+            from shared.simulator.server import serve_simulator
+
+            return serve_simulator(host, port)
+        if args.command == "auth":
+            from shared.auth_cli import auth_main
+
+            return auth_main(settings, open_browser=not args.no_browser, timeout_s=args.timeout)
+    except ConfigError as exc:
+        return _fail(str(exc))
+    except KeyboardInterrupt:
+        return 130
+    return 2
+
+
+def poller_main(settings: Settings) -> int:
+    """`nowplaying poller`: needs credentials (a refresh token may arrive later via /login)."""
+    from poller.service import make_http_client, run_poller
+    from shared.store import Store, connect
+
+    if not settings.access_token:
+        for name, value in (
+            ("SPOTIFY_CLIENT_ID", settings.client_id),
+            ("SPOTIFY_CLIENT_SECRET", settings.client_secret),
+        ):
+            if not value:
+                problem = "required by the poller (or use `nowplaying run` for a demo)"
+                raise ConfigError(name, problem)
+    if settings.redis_url is None:
+        log.warning("REDIS_URL is unset: polling into an embedded store no web app can read")
+
+    async def go() -> None:
+        store = Store(connect(settings.redis_url), settings.redis_prefix)
+        http = make_http_client(max(0.5, min(10.0, settings.poll_interval * 0.8)))
+        try:
+            await run_poller(settings, store, http, demo=False)
+        finally:
+            await http.aclose()
+            await store.close()
+
+    asyncio.run(go())
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,1 @@
+"""A simulated Spotify (accounts service + Web API) for tests, demos and development."""

@@ -1,0 +1,386 @@
+"""The simulated Spotify as a Starlette app: accounts service, Web API, art, and controls.
+
+It answers like the real service where a client's correctness depends on it: Basic client
+auth, PKCE, refresh-token rotation, `invalid_grant`, 401 for an expired access token, 429
+with Retry-After (and a QUOTA_EXCEEDED body), 204 when nothing plays, a null item for an
+episode asked without `additional_types=episode`, ads and local files. The `/_sim/*`
+routes let tests and demos steer the player and inject faults; it records every call so
+tests can assert call counts, including calls made inside a Retry-After window.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import binascii
+import hashlib
+import json
+import re
+import secrets
+import time
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import parse_qsl, urlencode
+
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
+from starlette.routing import Route
+
+from shared.simulator.art import gradient_png
+from shared.simulator.player import CATALOG, Player
+
+DEFAULT_CLIENT_ID = "sim-client-id"
+DEFAULT_CLIENT_SECRET = "sim-client-secret"
+DEFAULT_REFRESH_TOKEN = "sim-refresh-token"
+SCOPES = "user-read-currently-playing user-read-recently-played"
+
+
+def now_ms() -> int:
+    return int(time.time() * 1000)
+
+
+@dataclass
+class Fault:
+    endpoint: str  # "token", "currently-playing", "recently-played" or "any"
+    status: int = 500
+    times: int = 1
+    retry_after: int | None = None
+    delay_s: float = 0.0
+    malformed: bool = False
+    error: str | None = None  # an OAuth error code for the token endpoint
+
+
+@dataclass
+class SimState:
+    """Everything the simulated service remembers; one per app."""
+
+    player: Player
+    client_id: str = DEFAULT_CLIENT_ID
+    client_secret: str = DEFAULT_CLIENT_SECRET
+    redirect_uris: set[str] | None = None  # None: any loopback or https URI is registered
+    rotation: bool = False
+    token_lifetime_s: int = 3600
+    consent: str = "approve"
+    refresh_tokens: dict[str, bool] = field(default_factory=dict)  # token -> valid
+    access_tokens: dict[str, int] = field(default_factory=dict)  # token -> expires at ms
+    codes: dict[str, dict[str, Any]] = field(default_factory=dict)
+    faults: list[Fault] = field(default_factory=list)
+    calls: Counter[str] = field(default_factory=Counter)
+    blocked_until_ms: int = 0
+    calls_while_blocked: int = 0
+    last_client_auth: str | None = None
+    clock: Callable[[], int] = now_ms
+
+    def count(self, endpoint: str, status: int) -> None:
+        self.calls[f"{endpoint} {status}"] += 1
+        self.calls[endpoint] += 1
+
+    def take_fault(self, endpoint: str) -> Fault | None:
+        for fault in self.faults:
+            if fault.endpoint in (endpoint, "any") and fault.times > 0:
+                fault.times -= 1
+                if fault.times == 0:
+                    self.faults.remove(fault)
+                return fault
+        return None
+
+
+def _error(status: int, message: str, **extra: Any) -> JSONResponse:
+    return JSONResponse({"error": {"status": status, "message": message, **extra}}, status)
+
+
+def _oauth_error(code: str, description: str, status: int = 400) -> JSONResponse:
+    return JSONResponse({"error": code, "error_description": description}, status)
+
+
+async def _apply_fault(state: SimState, endpoint: str) -> Response | None:
+    fault = state.take_fault(endpoint)
+    if fault is None:
+        return None
+    if fault.delay_s:
+        await asyncio.sleep(fault.delay_s)
+    if fault.malformed:
+        return Response(b'{"is_playing": tru', 200, media_type="application/json")
+    if fault.status == 429:
+        retry = fault.retry_after
+        state.blocked_until_ms = state.clock() + (retry if retry is not None else 30) * 1000
+        headers = {"Retry-After": str(retry)} if retry is not None else {}
+        body = {
+            "error": {"status": 429, "message": "Too many requests", "reason": "QUOTA_EXCEEDED"}
+        }
+        return JSONResponse(body, 429, headers=headers)
+    if endpoint == "token" and fault.error:
+        return _oauth_error(fault.error, "Injected fault", fault.status)
+    if fault.status == 401:
+        return _error(401, "The access token expired")
+    if fault.status < 400:
+        return None  # a pure delay
+    return _error(fault.status, "Injected fault")
+
+
+def _client_from(request: Request, form: dict[str, str]) -> tuple[str | None, str | None]:
+    header = request.headers.get("authorization", "")
+    if header.startswith("Basic "):
+        try:
+            user, _, password = base64.b64decode(header[6:]).decode().partition(":")
+        except (binascii.Error, UnicodeDecodeError):
+            return None, None
+        return user, password
+    return form.get("client_id"), form.get("client_secret")
+
+
+def _registered(state: SimState, uri: str) -> bool:
+    if state.redirect_uris is not None:
+        return uri in state.redirect_uris
+    return bool(re.match(r"^(https://|http://127\.0\.0\.1[:/]|http://\[::1\][:/])", uri))
+
+
+def build_app(state: SimState) -> Starlette:
+    """The simulator around `state`, so tests and `nowplaying run` can hold on to it."""
+
+    async def guarded(request: Request, endpoint: str) -> Response | None:
+        """Record the call; a fault or an auth failure answers instead of the endpoint."""
+        if state.clock() < state.blocked_until_ms:
+            state.calls_while_blocked += 1
+        response = await _apply_fault(state, endpoint)
+        if response is not None:
+            return response
+        if endpoint == "token":
+            return None
+        header = request.headers.get("authorization", "")
+        token = header[7:] if header.startswith("Bearer ") else ""
+        expires = state.access_tokens.get(token)
+        if not token or expires is None:
+            return _error(401, "Invalid access token")
+        if expires <= state.clock():
+            return _error(401, "The access token expired")
+        return None
+
+    def respond(endpoint: str, response: Response) -> Response:
+        state.count(endpoint, response.status_code)
+        return response
+
+    async def authorize(request: Request) -> Response:
+        q = request.query_params
+        if q.get("client_id") != state.client_id:
+            return HTMLResponse("<h1>INVALID_CLIENT: Invalid client</h1>", 400)
+        redirect_uri = q.get("redirect_uri", "")
+        if not _registered(state, redirect_uri):
+            return HTMLResponse("<h1>INVALID_CLIENT: Invalid redirect URI</h1>", 400)
+        if q.get("response_type") != "code":
+            return HTMLResponse("<h1>unsupported_response_type</h1>", 400)
+        method = q.get("code_challenge_method")
+        challenge = q.get("code_challenge")
+        if challenge and method != "S256":
+            return HTMLResponse("<h1>invalid_request: code_challenge_method</h1>", 400)
+        params: dict[str, str] = {}
+        if state.consent == "deny":
+            params["error"] = "access_denied"
+        else:
+            code = secrets.token_urlsafe(24)
+            state.codes[code] = {
+                "redirect_uri": redirect_uri,
+                "challenge": challenge,
+                "expires": state.clock() + 600_000,
+            }
+            params["code"] = code
+        if "state" in q:
+            params["state"] = q["state"]
+        return RedirectResponse(f"{redirect_uri}?{urlencode(params)}", 302)
+
+    def issue(refresh: str | None) -> JSONResponse:
+        access = "sim-at-" + secrets.token_urlsafe(24)
+        state.access_tokens[access] = state.clock() + state.token_lifetime_s * 1000
+        body: dict[str, Any] = {
+            "access_token": access,
+            "token_type": "Bearer",
+            "expires_in": state.token_lifetime_s,
+            "scope": SCOPES,
+        }
+        if refresh is not None:
+            body["refresh_token"] = refresh
+        return JSONResponse(body)
+
+    async def token(request: Request) -> Response:
+        blocked = await guarded(request, "token")
+        if blocked is not None:
+            return respond("token", blocked)
+        form = dict(parse_qsl((await request.body()).decode("utf-8", "replace")))
+        client_id, client_secret = _client_from(request, form)
+        state.last_client_auth = "basic" if "authorization" in request.headers else "body"
+        grant = form.get("grant_type")
+        if client_id != state.client_id:
+            return respond("token", _oauth_error("invalid_client", "Invalid client"))
+        if grant == "authorization_code":
+            record = state.codes.pop(form.get("code", ""), None)
+            if record is None or record["expires"] < state.clock():
+                return respond("token", _oauth_error("invalid_grant", "Invalid authorization code"))
+            if form.get("redirect_uri") != record["redirect_uri"]:
+                return respond("token", _oauth_error("invalid_grant", "Invalid redirect URI"))
+            if record["challenge"]:
+                verifier = form.get("code_verifier", "")
+                digest = hashlib.sha256(verifier.encode()).digest()
+                expected = base64.urlsafe_b64encode(digest).rstrip(b"=").decode()
+                if not verifier or expected != record["challenge"]:
+                    bad = _oauth_error("invalid_grant", "code_verifier was incorrect")
+                    return respond("token", bad)
+            elif client_secret != state.client_secret:
+                return respond("token", _oauth_error("invalid_client", "Invalid client secret"))
+            if client_secret is not None and client_secret != state.client_secret:
+                return respond("token", _oauth_error("invalid_client", "Invalid client secret"))
+            refresh = "sim-rt-" + secrets.token_urlsafe(24)
+            state.refresh_tokens[refresh] = True
+            return respond("token", issue(refresh))
+        if grant == "refresh_token":
+            if client_secret != state.client_secret:
+                return respond("token", _oauth_error("invalid_client", "Invalid client secret"))
+            old = form.get("refresh_token", "")
+            if not state.refresh_tokens.get(old):
+                return respond("token", _oauth_error("invalid_grant", "Refresh token revoked"))
+            if not state.rotation:
+                return respond("token", issue(None))
+            state.refresh_tokens[old] = False
+            new = "sim-rt-" + secrets.token_urlsafe(24)
+            state.refresh_tokens[new] = True
+            return respond("token", issue(new))
+        return respond("token", _oauth_error("unsupported_grant_type", f"grant_type: {grant}"))
+
+    async def currently_playing(request: Request) -> Response:
+        blocked = await guarded(request, "currently-playing")
+        if blocked is not None:
+            return respond("currently-playing", blocked)
+        types = set(request.query_params.get("additional_types", "track").split(","))
+        body = state.player.currently_playing(state.clock(), types)
+        if body is None:
+            return respond("currently-playing", Response(status_code=204))
+        return respond("currently-playing", JSONResponse(body))
+
+    async def recently_played(request: Request) -> Response:
+        blocked = await guarded(request, "recently-played")
+        if blocked is not None:
+            return respond("recently-played", blocked)
+        raw = request.query_params.get("limit", "20")
+        if not raw.isdigit() or not 1 <= int(raw) <= 50:
+            return respond("recently-played", _error(400, "Invalid limit"))
+        body = state.player.recently_played(state.clock(), int(raw))
+        return respond("recently-played", JSONResponse(body))
+
+    async def art(request: Request) -> Response:
+        match = re.fullmatch(r"(\w+)-(\d+)\.png", request.path_params["name"])
+        item = next((i for i in CATALOG if match and i.id == match.group(1)), None)
+        if match is None or item is None or int(match.group(2)) not in (64, 300, 640):
+            return Response("not found", 404)
+        png = gradient_png(item.color, int(match.group(2)))
+        headers = {"Cache-Control": "public, max-age=86400"}
+        return Response(png, media_type="image/png", headers=headers)
+
+    # -- controls for tests and demos ------------------------------------------------------
+
+    def snapshot() -> dict[str, Any]:
+        p = state.player
+        p.advance(state.clock())
+        return {
+            "mode": p.mode,
+            "index": p.index,
+            "positionMs": p.position_ms,
+            "item": p.items[p.index].name,
+            "durationMs": p.items[p.index].duration_ms,
+            "calls": dict(state.calls),
+            "callsWhileBlocked": state.calls_while_blocked,
+            "faults": len(state.faults),
+        }
+
+    async def control_state(request: Request) -> Response:
+        if request.method == "POST":
+            body = await _json(request)
+            state.player.set_state(
+                state.clock(),
+                mode=body.get("mode"),
+                index=body.get("index"),
+                position_ms=body.get("positionMs"),
+            )
+        return JSONResponse(snapshot())
+
+    async def control_skip(request: Request) -> Response:
+        state.player.skip(state.clock())
+        return JSONResponse(snapshot())
+
+    async def control_faults(request: Request) -> Response:
+        if request.method == "DELETE":
+            state.faults.clear()
+            return JSONResponse(snapshot())
+        body = await _json(request)
+        for raw in body.get("faults", [body]):
+            state.faults.append(
+                Fault(
+                    endpoint=str(raw.get("endpoint", "any")),
+                    status=int(raw.get("status", 500)),
+                    times=int(raw.get("times", 1)),
+                    retry_after=raw.get("retryAfter"),
+                    delay_s=float(raw.get("delay", 0.0)),
+                    malformed=bool(raw.get("malformed", False)),
+                    error=raw.get("error"),
+                )
+            )
+        return JSONResponse(snapshot())
+
+    async def control_config(request: Request) -> Response:
+        body = await _json(request)
+        if "rotation" in body:
+            state.rotation = bool(body["rotation"])
+        if "tokenLifetime" in body:
+            state.token_lifetime_s = int(body["tokenLifetime"])
+        if "consent" in body:
+            state.consent = str(body["consent"])
+        if "redirectUris" in body:
+            uris = body["redirectUris"]
+            state.redirect_uris = None if uris is None else set(uris)
+        if body.get("revoke"):
+            for token in state.refresh_tokens:
+                state.refresh_tokens[token] = False
+        if body.get("expireAccessTokens"):
+            for token in state.access_tokens:
+                state.access_tokens[token] = 0
+        if "issueRefreshToken" in body:
+            state.refresh_tokens[str(body["issueRefreshToken"])] = True
+        if body.get("resetCalls"):
+            state.calls.clear()
+            state.calls_while_blocked = 0
+        return JSONResponse(snapshot())
+
+    return Starlette(
+        routes=[
+            Route("/authorize", authorize),
+            Route("/api/token", token, methods=["POST"]),
+            Route("/v1/me/player/currently-playing", currently_playing),
+            Route("/v1/me/player/recently-played", recently_played),
+            Route("/art/{name}", art),
+            Route("/_sim/state", control_state, methods=["GET", "POST"]),
+            Route("/_sim/skip", control_skip, methods=["POST"]),
+            Route("/_sim/faults", control_faults, methods=["POST", "DELETE"]),
+            Route("/_sim/config", control_config, methods=["POST"]),
+        ]
+    )
+
+
+async def _json(request: Request) -> dict[str, Any]:
+    try:
+        body = json.loads(await request.body() or b"{}")
+    except ValueError:
+        return {}
+    return body if isinstance(body, dict) else {}
+
+
+def new_state(public_url: str, *, clock: Callable[[], int] = now_ms) -> SimState:
+    """A fresh simulator whose art is served under `public_url` and whose player is running."""
+    player = Player(art_base=f"{public_url.rstrip('/')}/art")
+    player.start(clock())
+    # A little history, so the recently-played fallback has something from the start.
+    player.history.append((1, clock() - 600_000))
+    player.history.append((0, clock() - 300_000))
+    state = SimState(player=player, clock=clock)
+    state.refresh_tokens[DEFAULT_REFRESH_TOKEN] = True
+    return state

@@ -1,0 +1,28 @@
+"""`nowplaying simulator`: the simulated Spotify on its own socket."""
+
+from __future__ import annotations
+
+import uvicorn
+
+from shared.simulator.app import (
+    DEFAULT_CLIENT_ID,
+    DEFAULT_CLIENT_SECRET,
+    DEFAULT_REFRESH_TOKEN,
+    build_app,
+    new_state,
+)
+
+
+def serve_simulator(host: str, port: int) -> int:
+    public = f"http://{'127.0.0.1' if host in ('0.0.0.0', '::') else host}:{port}"
+    app = build_app(new_state(public))
+    print(
+        f"Simulated Spotify on {public}\n"
+        f"  SPOTIFY_ACCOUNTS_URL={public}\n  SPOTIFY_API_URL={public}/v1\n"
+        f"  SPOTIFY_CLIENT_ID={DEFAULT_CLIENT_ID}\n"
+        f"  SPOTIFY_CLIENT_SECRET={DEFAULT_CLIENT_SECRET}\n"
+        f"  SPOTIFY_REFRESH_TOKEN={DEFAULT_REFRESH_TOKEN}",
+        flush=True,
+    )
+    uvicorn.run(app, host=host, port=port, log_config=None, access_log=False)
+    return 0
