@@ -149,7 +149,6 @@ class Poller:
         scheduler.start()
         self.scheduler = scheduler
         await self.keepalive()
-        self._schedule_poll(0)
 
     async def stop(self) -> None:
         if self.scheduler is not None:

@@ -60,14 +60,14 @@ def _song_from_item(item: object) -> Song | None:
             for a in obj.get("artists") or []
             if isinstance(a, dict) and isinstance(a.get("name"), str) and a["name"]
         ]
-        album_name = album.get("name") if isinstance(album.get("name"), str) else ""
+        album_name = str(album.get("name") or "")
         images = images_of(album.get("images"))
         preview = _str(obj.get("preview_url"))
     else:
         show = _dict(obj.get("show"))
         publisher = _str(show.get("publisher"))
         artists = [publisher] if publisher else []
-        album_name = show.get("name") if isinstance(show.get("name"), str) else ""
+        album_name = str(show.get("name") or "")
         images = images_of(obj.get("images")) or images_of(show.get("images"))
         preview = _str(obj.get("audio_preview_url"))
     local = obj.get("is_local") is True

@@ -1,0 +1,133 @@
+"""Prometheus metrics: the web process's own, plus the poller's counters kept in Redis."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+
+from prometheus_client import CollectorRegistry, Counter, generate_latest
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from web.hub import Hub
+
+ROUTES = frozenset(
+    {
+        "/",
+        "/api/now-playing",
+        "/api/stream",
+        "/widget.js",
+        "/embed.svg",
+        "/healthz",
+        "/readyz",
+        "/metrics",
+        "/login",
+        "/callback",
+    }
+)
+
+
+class HubCollector:
+    """Reads live values from the hub at scrape time (no bookkeeping on the hot path)."""
+
+    def __init__(self, hub: Hub) -> None:
+        self.hub = hub
+
+    def collect(self) -> Iterator[Metric]:
+        hub = self.hub
+        yield GaugeMetricFamily(
+            "nowplaying_sse_subscribers", "Open SSE streams now", value=len(hub.subscribers)
+        )
+        yield CounterMetricFamily(
+            "nowplaying_sse_events_sent", "SSE document events sent", value=hub.events_sent
+        )
+        yield CounterMetricFamily(
+            "nowplaying_sse_slow_clients_dropped",
+            "Streams closed because the client stopped reading",
+            value=hub.slow_dropped,
+        )
+        yield CounterMetricFamily(
+            "nowplaying_redis_reconnects", "Redis subscription reconnects", value=hub.reconnects
+        )
+        yield GaugeMetricFamily(
+            "nowplaying_redis_subscribed",
+            "1 while subscribed to Redis",
+            value=1 if hub.redis_ok else 0,
+        )
+        yield GaugeMetricFamily(
+            "nowplaying_document_version", "Version of the served document", value=hub.version
+        )
+        yield GaugeMetricFamily(
+            "nowplaying_document_stale",
+            "1 while the document is stale",
+            value=1 if hub.document["stale"] else 0,
+        )
+
+
+class Metrics:
+    def __init__(self, hub: Hub) -> None:
+        self.registry = CollectorRegistry(auto_describe=False)
+        self.registry.register(HubCollector(hub))
+        self.requests = Counter(
+            "nowplaying_http_requests",
+            "HTTP requests by route and status",
+            ["route", "status"],
+            registry=self.registry,
+        )
+
+    def render(self, poller_stats: Mapping[str, int], token_days_left: float | None) -> bytes:
+        extra = CollectorRegistry(auto_describe=False)
+        extra.register(PollerCollector(poller_stats, token_days_left))
+        return generate_latest(self.registry) + generate_latest(extra)
+
+
+class PollerCollector:
+    def __init__(self, stats: Mapping[str, int], token_days_left: float | None) -> None:
+        self.stats = stats
+        self.days = token_days_left
+
+    def collect(self) -> Iterator[Metric]:
+        polls = CounterMetricFamily(
+            "nowplaying_poller_polls", "Polls by outcome", labels=["outcome"]
+        )
+        calls = CounterMetricFamily(
+            "nowplaying_spotify_calls",
+            "Spotify calls by endpoint and status",
+            labels=["endpoint", "status"],
+        )
+        for key, value in sorted(self.stats.items()):
+            kind, _, rest = key.partition(":")
+            if kind == "poll":
+                polls.add_metric([rest], value)
+            elif kind == "spotify":
+                endpoint, _, status = rest.rpartition(":")
+                calls.add_metric([endpoint, status], value)
+        yield polls
+        yield calls
+        if self.days is not None:
+            yield GaugeMetricFamily(
+                "nowplaying_refresh_token_days_left",
+                "Days until the Spotify refresh token expires",
+                value=self.days,
+            )
+
+
+class RequestCounter:
+    """Pure ASGI middleware: counts every HTTP response by route and status."""
+
+    def __init__(self, app: ASGIApp, metrics: Metrics) -> None:
+        self.app = app
+        self.metrics = metrics
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        path = scope.get("path", "")
+        route = path if path in ROUTES else ("/static" if path.startswith("/static/") else "other")
+
+        async def counting_send(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                self.metrics.requests.labels(route, str(message["status"])).inc()
+            await send(message)
+
+        await self.app(scope, receive, counting_send)
