@@ -25,6 +25,11 @@ class Server(uvicorn.Server):
         super().__init__(config)
         self.runtime = runtime
 
+    def request_shutdown(self) -> None:
+        """What a signal does, without the signal (uvicorn re-raises captured signals)."""
+        self.runtime.hub.close()
+        self.should_exit = True
+
     def handle_exit(self, sig: int, frame: FrameType | None) -> None:
         self.runtime.hub.close()
         super().handle_exit(sig, frame)

@@ -351,7 +351,7 @@ def build_app(state: SimState) -> Starlette:
             state.calls_while_blocked = 0
         return JSONResponse(snapshot())
 
-    return Starlette(
+    app = Starlette(
         routes=[
             Route("/authorize", authorize),
             Route("/api/token", token, methods=["POST"]),
@@ -364,6 +364,8 @@ def build_app(state: SimState) -> Starlette:
             Route("/_sim/config", control_config, methods=["POST"]),
         ]
     )
+    app.state.sim = state
+    return app
 
 
 async def _json(request: Request) -> dict[str, Any]:

@@ -66,6 +66,8 @@
     this.img = el("img", "art", this.link);
     this.img.setAttribute("alt", "");
     this.img.setAttribute("loading", "lazy");
+    var self = this;
+    this.img.onerror = function () { self.img.hidden = true; self.noArt.hidden = false; };
     this.noArt = el("div", "art", this.link);
     this.noArt.textContent = "\u266A";
     this.noArt.setAttribute("aria-hidden", "true");
@@ -126,10 +128,12 @@
     this.album.textContent = song && song.album ? song.album : "";
     this.album.hidden = !(song && song.album);
     if (song && song.albumImageUrl) {
-      if (this.img.getAttribute("src") !== song.albumImageUrl) this.img.src = song.albumImageUrl;
+      if (this.img.getAttribute("src") !== song.albumImageUrl) {
+        this.img.src = song.albumImageUrl;
+        this.img.hidden = false;
+        this.noArt.hidden = true;
+      }
       this.img.alt = (song.type === "episode" ? "Cover of " : "Album art of ") + (song.album || song.name);
-      this.img.hidden = false;
-      this.noArt.hidden = true;
     } else {
       this.img.hidden = true;
       this.img.removeAttribute("src");

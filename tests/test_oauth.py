@@ -1,0 +1,211 @@
+"""Both setup flows end to end against the simulator over real sockets."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import re
+import sys
+from collections.abc import AsyncIterator
+from urllib.parse import parse_qs, urlsplit
+
+import httpx
+import pytest
+
+from shared.config import Settings
+from shared.oauth import redirect_uri_problem
+from shared.simulator.app import DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET, SimState, build_app, new_state
+from shared.store import Store
+from tests.conftest import free_port, serve
+from web.app import WebRuntime, build_app as build_web
+
+ADMIN = "admin-token-for-tests-0123456789"
+
+
+@pytest.fixture
+async def live_sim() -> AsyncIterator[tuple[SimState, str]]:
+    state = new_state("http://127.0.0.1")
+    async with serve(build_app(state)) as base:
+        yield state, base
+
+
+@pytest.fixture
+async def web(fake_store: Store, live_sim: tuple[SimState, str]) -> AsyncIterator[str]:
+    _, sim_base = live_sim
+    settings = Settings(client_id=DEFAULT_CLIENT_ID, client_secret=DEFAULT_CLIENT_SECRET,
+                        accounts_url=sim_base, api_url=f"{sim_base}/v1", admin_token=ADMIN,
+                        redirect_uri="http://127.0.0.1:9/callback",
+                        redis_prefix=fake_store.keys.prefix)
+    async with serve(build_web(WebRuntime(settings, fake_store))) as base:
+        yield base
+
+
+async def start_login(client: httpx.AsyncClient, web: str) -> str:
+    r = await client.get(f"{web}/login", params={"token": ADMIN})
+    assert r.status_code == 302
+    return r.headers["location"]
+
+
+async def follow_to_callback(client: httpx.AsyncClient, web: str, authorize: str) -> httpx.Response:
+    r = await client.get(authorize)
+    assert r.status_code == 302, r.text
+    callback = urlsplit(r.headers["location"])
+    return await client.get(f"{web}/callback?{callback.query}")
+
+
+@pytest.mark.parametrize("uri", ["http://localhost:8000/callback", "http://example.com/cb", "ftp://x"])
+def test_redirect_uris_spotify_refuses_are_explained(uri: str) -> None:
+    assert redirect_uri_problem(uri) is not None
+
+
+@pytest.mark.parametrize("uri", ["http://127.0.0.1:8000/callback", "http://[::1]:8000/cb",
+                                 "https://np.example.com/callback"])
+def test_redirect_uris_spotify_accepts_pass(uri: str) -> None:
+    assert redirect_uri_problem(uri) is None
+
+
+def test_localhost_gets_the_loopback_ip_as_the_fix() -> None:
+    assert "http://127.0.0.1:8000/callback" in (redirect_uri_problem("http://localhost:8000/callback") or "")
+
+
+async def test_login_needs_the_admin_token(web: str) -> None:
+    async with httpx.AsyncClient() as client:
+        assert (await client.get(f"{web}/login")).status_code == 403
+        assert (await client.get(f"{web}/login", params={"token": "wrong"})).status_code == 403
+
+
+async def test_login_redirects_to_authorize_with_scopes_state_and_pkce(web: str) -> None:
+    async with httpx.AsyncClient() as client:
+        q = parse_qs(urlsplit(await start_login(client, web)).query)
+    assert q["response_type"] == ["code"] and q["code_challenge_method"] == ["S256"]
+    assert q["scope"] == ["user-read-currently-playing user-read-recently-played"]
+    assert len(q["state"][0]) >= 16 and q["code_challenge"][0]
+
+
+async def test_the_web_flow_stores_the_refresh_token_and_shows_no_token(
+    web: str, fake_store: Store, live_sim: tuple[SimState, str]
+) -> None:
+    async with httpx.AsyncClient() as client:
+        r = await follow_to_callback(client, web, await start_login(client, web))
+    assert r.status_code == 200 and "connected" in r.text.lower()
+    record = await fake_store.refresh_record()
+    assert record.token and record.token.startswith("sim-rt-") and record.authorized_at
+    assert record.token not in r.text and "sim-at-" not in r.text
+
+
+async def test_a_replayed_state_is_400_and_makes_no_token_request(
+    web: str, live_sim: tuple[SimState, str]
+) -> None:
+    sim, _ = live_sim
+    async with httpx.AsyncClient() as client:
+        authorize = await start_login(client, web)
+        first = await client.get(authorize)
+        query = urlsplit(first.headers["location"]).query
+        assert (await client.get(f"{web}/callback?{query}")).status_code == 200
+        calls = sim.calls["token"]
+        assert (await client.get(f"{web}/callback?{query}")).status_code == 400
+        assert (await client.get(f"{web}/callback?code=x&state=forged-state-1234")).status_code == 400
+        assert (await client.get(f"{web}/callback?code=x")).status_code == 400
+    assert sim.calls["token"] == calls
+
+
+async def test_consent_denied_gets_a_clear_page(web: str, live_sim: tuple[SimState, str]) -> None:
+    live_sim[0].consent = "deny"
+    async with httpx.AsyncClient() as client:
+        r = await follow_to_callback(client, web, await start_login(client, web))
+    assert r.status_code == 400 and "declined" in r.text
+
+
+async def test_a_wrong_pkce_verifier_is_rejected_by_the_simulator(live_sim: tuple[SimState, str]) -> None:
+    sim, base = live_sim
+    from shared.oauth import authorize_url, pkce_pair
+
+    _, challenge = pkce_pair()
+    async with httpx.AsyncClient() as client:
+        r = await client.get(authorize_url(base, DEFAULT_CLIENT_ID, "http://127.0.0.1:9/cb", "s" * 16, challenge))
+        code = parse_qs(urlsplit(r.headers["location"]).query)["code"][0]
+        token = await client.post(f"{base}/api/token", data={
+            "grant_type": "authorization_code", "code": code, "redirect_uri": "http://127.0.0.1:9/cb",
+            "code_verifier": "not-the-verifier"}, auth=(DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET))
+    assert token.status_code == 400 and token.json()["error"] == "invalid_grant"
+
+
+async def run_auth_cli(sim_base: str, port: int, **extra: str) -> tuple[asyncio.subprocess.Process, list[str]]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("SPOTIFY_", "REDIS_"))} | {
+        "SPOTIFY_CLIENT_ID": DEFAULT_CLIENT_ID, "SPOTIFY_CLIENT_SECRET": DEFAULT_CLIENT_SECRET,
+        "SPOTIFY_ACCOUNTS_URL": sim_base, "SPOTIFY_REDIRECT_URI": f"http://127.0.0.1:{port}/callback",
+    } | extra
+    process = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "shared.cli", "auth", "--no-browser", "--timeout", "20", env=env,
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT)
+    return process, []
+
+
+async def test_the_terminal_flow_prints_the_env_block(live_sim: tuple[SimState, str], caplog: pytest.LogCaptureFixture) -> None:
+    _, base = live_sim
+    port = free_port()
+    process, _ = await run_auth_cli(base, port)
+    assert process.stdout is not None
+    url = None
+    lines: list[str] = []
+    while url is None:
+        line = (await asyncio.wait_for(process.stdout.readline(), 15)).decode()
+        assert line, "".join(lines)
+        lines.append(line)
+        match = re.search(r"(http://\S+/authorize\?\S+)", line)
+        url = match.group(1) if match else None
+    await asyncio.sleep(0.3)
+    async with httpx.AsyncClient(follow_redirects=True) as client:
+        r = await client.get(url)
+        assert r.status_code == 200
+    out = (await asyncio.wait_for(process.stdout.read(), 15)).decode()
+    assert await process.wait() == 0
+    assert re.search(r"^SPOTIFY_REFRESH_TOKEN=sim-rt-\S+$", out, re.M)
+    assert DEFAULT_CLIENT_SECRET not in out + "".join(lines)
+
+
+async def test_the_terminal_flow_refuses_localhost_with_the_fix(live_sim: tuple[SimState, str]) -> None:
+    _, base = live_sim
+    process, _ = await run_auth_cli(base, 8000, SPOTIFY_REDIRECT_URI="http://localhost:8000/callback")
+    out, _ = await process.communicate()
+    assert process.returncode == 2 and b"127.0.0.1" in out and b"SPOTIFY_REDIRECT_URI" in out
+
+
+async def test_the_terminal_flow_reports_an_unregistered_redirect_uri(live_sim: tuple[SimState, str]) -> None:
+    sim, base = live_sim
+    sim.redirect_uris = {"http://127.0.0.1:1/other"}
+    process, _ = await run_auth_cli(base, free_port())
+    out, _ = await process.communicate()
+    assert process.returncode == 1 and b"not registered" in out
+
+
+async def test_the_terminal_flow_reports_a_port_in_use(live_sim: tuple[SimState, str]) -> None:
+    _, base = live_sim
+    blocker = await asyncio.start_server(lambda r, w: None, "127.0.0.1", 0)
+    port = blocker.sockets[0].getsockname()[1]
+    try:
+        process, _ = await run_auth_cli(base, port)
+        out, _ = await process.communicate()
+    finally:
+        blocker.close()
+    assert process.returncode == 1 and b"in use" in out
+
+
+async def test_the_terminal_flow_reports_a_denied_consent(live_sim: tuple[SimState, str]) -> None:
+    sim, base = live_sim
+    sim.consent = "deny"
+    process, _ = await run_auth_cli(base, free_port())
+    assert process.stdout is not None
+    url = None
+    while url is None:
+        line = (await asyncio.wait_for(process.stdout.readline(), 15)).decode()
+        assert line
+        match = re.search(r"(http://\S+/authorize\?\S+)", line)
+        url = match.group(1) if match else None
+    await asyncio.sleep(0.3)
+    async with httpx.AsyncClient(follow_redirects=True) as client:
+        await client.get(url)
+    out = (await process.stdout.read()).decode()
+    assert await process.wait() == 1 and "denied" in out
+    logging.getLogger().info("done")
