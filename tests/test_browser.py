@@ -22,8 +22,16 @@ from web.server import demo_poller
 
 pytestmark = pytest.mark.browser
 SHOTS = Path(__file__).resolve().parent.parent / "docs" / "img"
-ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-        "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
 
 
 @pytest.fixture
@@ -81,7 +89,8 @@ async def test_widget_js_renders_a_live_card_in_a_page_of_another_origin(
         await card.get_by_text("window.pwned", exact=False).wait_for(timeout=10_000)
         title_color = await page.evaluate(
             "getComputedStyle(document.querySelector('[data-nowplaying]').shadowRoot"
-            ".querySelector('.title')).color")
+            ".querySelector('.title')).color"
+        )
         assert title_color != "rgb(255, 0, 0)"  # the host page's CSS does not reach the card
         await publish(fake_store, "Cross Origin Update")
         await card.get_by_text("Cross Origin Update").wait_for(timeout=10_000)
@@ -106,12 +115,17 @@ async def test_screenshots_for_the_readme(browser: object, fake_store: Store) ->
         SHOTS.mkdir(parents=True, exist_ok=True)
         for scheme in ("light", "dark"):
             page = await browser.new_page(  # type: ignore[attr-defined]
-                viewport={"width": 560, "height": 200}, color_scheme=scheme)
+                viewport={"width": 560, "height": 200}, color_scheme=scheme
+            )
             await page.goto(base + "/")
             await page.locator("[data-nowplaying]").get_by_text("Never Gonna").wait_for()
-            await page.locator("[data-nowplaying]").screenshot(path=str(SHOTS / f"widget-{scheme}.png"))
+            await page.locator("[data-nowplaying]").screenshot(
+                path=str(SHOTS / f"widget-{scheme}.png")
+            )
             await page.goto(f"{base}/embed.svg?theme={scheme}")
-            await page.screenshot(path=str(SHOTS / f"card-{scheme}.png"),
-                                  clip={"x": 0, "y": 0, "width": 480, "height": 120})
+            await page.screenshot(
+                path=str(SHOTS / f"card-{scheme}.png"),
+                clip={"x": 0, "y": 0, "width": 480, "height": 120},
+            )
             await page.close()
     assert (SHOTS / "widget-light.png").stat().st_size > 1000

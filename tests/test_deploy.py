@@ -1,4 +1,4 @@
-"""docker-compose.yml as Debian's docker-compose parses it, and `nowplaying run` as a user starts it."""
+"""docker-compose.yml as Debian's docker-compose parses it; `nowplaying run` as a user starts it."""
 
 from __future__ import annotations
 
@@ -26,8 +26,14 @@ def compose(tmp_path_factory: pytest.TempPathFactory) -> dict:  # type: ignore[t
     shutil.copy(ROOT / "docker-compose.yml", folder)
     shutil.copy(ROOT / ".env.example", folder / ".env")
     subprocess.run([binary, "config", "-q"], cwd=folder, check=True, timeout=60)
-    done = subprocess.run([binary, "--profile", "demo", "config"], cwd=folder, check=True,
-                          capture_output=True, text=True, timeout=60)
+    done = subprocess.run(
+        [binary, "--profile", "demo", "config"],
+        cwd=folder,
+        check=True,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     import yaml  # PyYAML comes with uvicorn[standard]
 
     return yaml.safe_load(done.stdout)  # type: ignore[no-any-return]
@@ -37,7 +43,9 @@ def test_compose_has_redis_poller_and_web(compose: dict) -> None:  # type: ignor
     assert {"redis", "poller", "web"} <= set(compose["services"])
 
 
-def test_redis_keeps_an_append_only_file_on_a_named_volume_and_publishes_no_port(compose: dict) -> None:  # type: ignore[type-arg]
+def test_redis_keeps_an_append_only_file_on_a_named_volume_and_publishes_no_port(
+    compose: dict,
+) -> None:  # type: ignore[type-arg]
     redis = compose["services"]["redis"]
     assert redis["image"] == "redis:7-alpine"
     assert "--appendonly" in redis["command"] and "ports" not in redis
@@ -47,8 +55,9 @@ def test_redis_keeps_an_append_only_file_on_a_named_volume_and_publishes_no_port
 
 def test_web_publishes_8000_with_a_healthcheck_on_healthz(compose: dict) -> None:  # type: ignore[type-arg]
     web = compose["services"]["web"]
-    published = [str(p["published"]) if isinstance(p, dict) else str(p).split(":")[0]
-                 for p in web["ports"]]
+    published = [
+        str(p["published"]) if isinstance(p, dict) else str(p).split(":")[0] for p in web["ports"]
+    ]
     assert published == ["8000"]
     assert "/healthz" in " ".join(web["healthcheck"]["test"])
     assert web["depends_on"]["redis"]["condition"] == "service_healthy"
@@ -75,8 +84,11 @@ def test_nowplaying_run_answers_with_a_demo_song_within_60_seconds(tmp_path: Pat
     port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith(("SPOTIFY_", "REDIS_"))}
     process = subprocess.Popen(
-        [sys.executable, "-m", "shared.cli", "run", "--port", str(port)], cwd=tmp_path,
-        env=env | {"PYTHONPATH": str(ROOT)}, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+        [sys.executable, "-m", "shared.cli", "run", "--port", str(port)],
+        cwd=tmp_path,
+        env=env | {"PYTHONPATH": str(ROOT)},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
         start_new_session=True,
     )
     try:

@@ -15,10 +15,17 @@ import pytest
 
 from shared.config import Settings
 from shared.oauth import redirect_uri_problem
-from shared.simulator.app import DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET, SimState, build_app, new_state
+from shared.simulator.app import (
+    DEFAULT_CLIENT_ID,
+    DEFAULT_CLIENT_SECRET,
+    SimState,
+    build_app,
+    new_state,
+)
 from shared.store import Store
 from tests.conftest import free_port, serve
-from web.app import WebRuntime, build_app as build_web
+from web.app import WebRuntime
+from web.app import build_app as build_web
 
 ADMIN = "admin-token-for-tests-0123456789"
 
@@ -33,10 +40,15 @@ async def live_sim() -> AsyncIterator[tuple[SimState, str]]:
 @pytest.fixture
 async def web(fake_store: Store, live_sim: tuple[SimState, str]) -> AsyncIterator[str]:
     _, sim_base = live_sim
-    settings = Settings(client_id=DEFAULT_CLIENT_ID, client_secret=DEFAULT_CLIENT_SECRET,
-                        accounts_url=sim_base, api_url=f"{sim_base}/v1", admin_token=ADMIN,
-                        redirect_uri="http://127.0.0.1:9/callback",
-                        redis_prefix=fake_store.keys.prefix)
+    settings = Settings(
+        client_id=DEFAULT_CLIENT_ID,
+        client_secret=DEFAULT_CLIENT_SECRET,
+        accounts_url=sim_base,
+        api_url=f"{sim_base}/v1",
+        admin_token=ADMIN,
+        redirect_uri="http://127.0.0.1:9/callback",
+        redis_prefix=fake_store.keys.prefix,
+    )
     async with serve(build_web(WebRuntime(settings, fake_store))) as base:
         yield base
 
@@ -54,19 +66,25 @@ async def follow_to_callback(client: httpx.AsyncClient, web: str, authorize: str
     return await client.get(f"{web}/callback?{callback.query}")
 
 
-@pytest.mark.parametrize("uri", ["http://localhost:8000/callback", "http://example.com/cb", "ftp://x"])
+@pytest.mark.parametrize(
+    "uri", ["http://localhost:8000/callback", "http://example.com/cb", "ftp://x"]
+)
 def test_redirect_uris_spotify_refuses_are_explained(uri: str) -> None:
     assert redirect_uri_problem(uri) is not None
 
 
-@pytest.mark.parametrize("uri", ["http://127.0.0.1:8000/callback", "http://[::1]:8000/cb",
-                                 "https://np.example.com/callback"])
+@pytest.mark.parametrize(
+    "uri",
+    ["http://127.0.0.1:8000/callback", "http://[::1]:8000/cb", "https://np.example.com/callback"],
+)
 def test_redirect_uris_spotify_accepts_pass(uri: str) -> None:
     assert redirect_uri_problem(uri) is None
 
 
 def test_localhost_gets_the_loopback_ip_as_the_fix() -> None:
-    assert "http://127.0.0.1:8000/callback" in (redirect_uri_problem("http://localhost:8000/callback") or "")
+    assert "http://127.0.0.1:8000/callback" in (
+        redirect_uri_problem("http://localhost:8000/callback") or ""
+    )
 
 
 async def test_login_needs_the_admin_token(web: str) -> None:
@@ -105,7 +123,9 @@ async def test_a_replayed_state_is_400_and_makes_no_token_request(
         assert (await client.get(f"{web}/callback?{query}")).status_code == 200
         calls = sim.calls["token"]
         assert (await client.get(f"{web}/callback?{query}")).status_code == 400
-        assert (await client.get(f"{web}/callback?code=x&state=forged-state-1234")).status_code == 400
+        assert (
+            await client.get(f"{web}/callback?code=x&state=forged-state-1234")
+        ).status_code == 400
         assert (await client.get(f"{web}/callback?code=x")).status_code == 400
     assert sim.calls["token"] == calls
 
@@ -117,32 +137,62 @@ async def test_consent_denied_gets_a_clear_page(web: str, live_sim: tuple[SimSta
     assert r.status_code == 400 and "declined" in r.text
 
 
-async def test_a_wrong_pkce_verifier_is_rejected_by_the_simulator(live_sim: tuple[SimState, str]) -> None:
-    sim, base = live_sim
+async def test_a_wrong_pkce_verifier_is_rejected_by_the_simulator(
+    live_sim: tuple[SimState, str],
+) -> None:
+    _, base = live_sim
     from shared.oauth import authorize_url, pkce_pair
 
     _, challenge = pkce_pair()
     async with httpx.AsyncClient() as client:
-        r = await client.get(authorize_url(base, DEFAULT_CLIENT_ID, "http://127.0.0.1:9/cb", "s" * 16, challenge))
+        r = await client.get(
+            authorize_url(base, DEFAULT_CLIENT_ID, "http://127.0.0.1:9/cb", "s" * 16, challenge)
+        )
         code = parse_qs(urlsplit(r.headers["location"]).query)["code"][0]
-        token = await client.post(f"{base}/api/token", data={
-            "grant_type": "authorization_code", "code": code, "redirect_uri": "http://127.0.0.1:9/cb",
-            "code_verifier": "not-the-verifier"}, auth=(DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET))
+        token = await client.post(
+            f"{base}/api/token",
+            data={
+                "grant_type": "authorization_code",
+                "code": code,
+                "redirect_uri": "http://127.0.0.1:9/cb",
+                "code_verifier": "not-the-verifier",
+            },
+            auth=(DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET),
+        )
     assert token.status_code == 400 and token.json()["error"] == "invalid_grant"
 
 
-async def run_auth_cli(sim_base: str, port: int, **extra: str) -> tuple[asyncio.subprocess.Process, list[str]]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("SPOTIFY_", "REDIS_"))} | {
-        "SPOTIFY_CLIENT_ID": DEFAULT_CLIENT_ID, "SPOTIFY_CLIENT_SECRET": DEFAULT_CLIENT_SECRET,
-        "SPOTIFY_ACCOUNTS_URL": sim_base, "SPOTIFY_REDIRECT_URI": f"http://127.0.0.1:{port}/callback",
-    } | extra
+async def run_auth_cli(
+    sim_base: str, port: int, **extra: str
+) -> tuple[asyncio.subprocess.Process, list[str]]:
+    env = (
+        {k: v for k, v in os.environ.items() if not k.startswith(("SPOTIFY_", "REDIS_"))}
+        | {
+            "SPOTIFY_CLIENT_ID": DEFAULT_CLIENT_ID,
+            "SPOTIFY_CLIENT_SECRET": DEFAULT_CLIENT_SECRET,
+            "SPOTIFY_ACCOUNTS_URL": sim_base,
+            "SPOTIFY_REDIRECT_URI": f"http://127.0.0.1:{port}/callback",
+        }
+        | extra
+    )
     process = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "shared.cli", "auth", "--no-browser", "--timeout", "20", env=env,
-        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT)
+        sys.executable,
+        "-m",
+        "shared.cli",
+        "auth",
+        "--no-browser",
+        "--timeout",
+        "20",
+        env=env,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.STDOUT,
+    )
     return process, []
 
 
-async def test_the_terminal_flow_prints_the_env_block(live_sim: tuple[SimState, str], caplog: pytest.LogCaptureFixture) -> None:
+async def test_the_terminal_flow_prints_the_env_block(
+    live_sim: tuple[SimState, str], caplog: pytest.LogCaptureFixture
+) -> None:
     _, base = live_sim
     port = free_port()
     process, _ = await run_auth_cli(base, port)
@@ -165,14 +215,20 @@ async def test_the_terminal_flow_prints_the_env_block(live_sim: tuple[SimState, 
     assert DEFAULT_CLIENT_SECRET not in out + "".join(lines)
 
 
-async def test_the_terminal_flow_refuses_localhost_with_the_fix(live_sim: tuple[SimState, str]) -> None:
+async def test_the_terminal_flow_refuses_localhost_with_the_fix(
+    live_sim: tuple[SimState, str],
+) -> None:
     _, base = live_sim
-    process, _ = await run_auth_cli(base, 8000, SPOTIFY_REDIRECT_URI="http://localhost:8000/callback")
+    process, _ = await run_auth_cli(
+        base, 8000, SPOTIFY_REDIRECT_URI="http://localhost:8000/callback"
+    )
     out, _ = await process.communicate()
     assert process.returncode == 2 and b"127.0.0.1" in out and b"SPOTIFY_REDIRECT_URI" in out
 
 
-async def test_the_terminal_flow_reports_an_unregistered_redirect_uri(live_sim: tuple[SimState, str]) -> None:
+async def test_the_terminal_flow_reports_an_unregistered_redirect_uri(
+    live_sim: tuple[SimState, str],
+) -> None:
     sim, base = live_sim
     sim.redirect_uris = {"http://127.0.0.1:1/other"}
     process, _ = await run_auth_cli(base, free_port())

@@ -28,8 +28,10 @@ async def live(fake_store: Store) -> AsyncIterator[tuple[WebRuntime, str]]:
         yield runtime, base
 
 
-async def test_the_stream_starts_with_retry_then_the_current_document(live: tuple[WebRuntime, str]) -> None:
-    runtime, base = live
+async def test_the_stream_starts_with_retry_then_the_current_document(
+    live: tuple[WebRuntime, str],
+) -> None:
+    _, base = live
     async with httpx.AsyncClient() as client, client.stream("GET", f"{base}/api/stream") as r:
         assert r.headers["content-type"].startswith("text/event-stream")
         assert r.headers["cache-control"] == "no-cache"
@@ -58,8 +60,10 @@ async def test_last_event_id_equal_to_the_current_version_skips_the_initial_even
 ) -> None:
     _, base = live
     headers = {"Last-Event-ID": "1"}
-    async with httpx.AsyncClient() as client, client.stream("GET", f"{base}/api/stream",
-                                                            headers=headers) as r:
+    async with (
+        httpx.AsyncClient() as client,
+        client.stream("GET", f"{base}/api/stream", headers=headers) as r,
+    ):
         reader = SSEReader(r)
         await reader.frame()  # retry
         assert (await reader.frame())["comment"] == "ping"  # no event came before the ping
@@ -67,11 +71,14 @@ async def test_last_event_id_equal_to_the_current_version_skips_the_initial_even
         assert (await reader.event())["id"] == "2"
 
 
-async def test_an_older_last_event_id_gets_the_current_document(live: tuple[WebRuntime, str]) -> None:
+async def test_an_older_last_event_id_gets_the_current_document(
+    live: tuple[WebRuntime, str],
+) -> None:
     _, base = live
-    async with httpx.AsyncClient() as client, client.stream(
-        "GET", f"{base}/api/stream", headers={"Last-Event-ID": "0"}
-    ) as r:
+    async with (
+        httpx.AsyncClient() as client,
+        client.stream("GET", f"{base}/api/stream", headers={"Last-Event-ID": "0"}) as r,
+    ):
         assert (await SSEReader(r).event())["id"] == "1"
 
 
@@ -84,7 +91,7 @@ async def test_an_idle_stream_gets_ping_comments(live: tuple[WebRuntime, str]) -
 
 
 async def test_a_disconnected_client_is_cleaned_up_within_one_ping_interval(
-    live: tuple[WebRuntime, str]
+    live: tuple[WebRuntime, str],
 ) -> None:
     runtime, base = live
     async with httpx.AsyncClient() as client, client.stream("GET", f"{base}/api/stream") as r:
@@ -99,7 +106,7 @@ async def test_a_disconnected_client_is_cleaned_up_within_one_ping_interval(
 async def test_a_client_that_stops_reading_does_not_delay_the_others(
     live: tuple[WebRuntime, str], fake_store: Store
 ) -> None:
-    runtime, base = live
+    _, base = live
     port = int(base.rsplit(":", 1)[1])
     stalled = socket.create_connection(("127.0.0.1", port))
     stalled.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
@@ -123,8 +130,9 @@ async def test_shutdown_with_open_streams_finishes_within_two_seconds(fake_store
     sock = socket.socket()
     sock.bind(("127.0.0.1", 0))
     port = sock.getsockname()[1]
-    config = uvicorn.Config(build_app(runtime), log_config=None, access_log=False,
-                            timeout_graceful_shutdown=1)
+    config = uvicorn.Config(
+        build_app(runtime), log_config=None, access_log=False, timeout_graceful_shutdown=1
+    )
     server = Server(config, runtime)
     task = asyncio.create_task(server.serve(sockets=[sock]))
     while not server.started:

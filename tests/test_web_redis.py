@@ -17,30 +17,35 @@ from web.app import WebRuntime, build_app
 pytestmark = pytest.mark.redis
 
 
-async def test_the_stream_delivers_the_next_change_after_redis_restarts(redis_server: RedisServer) -> None:
+async def test_the_stream_delivers_the_next_change_after_redis_restarts(
+    redis_server: RedisServer,
+) -> None:
     settings = Settings(redis_url=redis_server.url, redis_prefix="restart", sse_ping_interval=1)
     writer = Store(connect(redis_server.url), "restart")
     await publish(writer, "Before Restart")
     runtime = WebRuntime(settings, Store(connect(redis_server.url), "restart"))
-    async with serve(build_app(runtime)) as base, httpx.AsyncClient(timeout=30) as client:
-        async with client.stream("GET", f"{base}/api/stream") as r:
-            reader = SSEReader(r)
-            assert (await reader.event())["data"]["song"]["name"] == "Before Restart"
-            redis_server.stop()
-            await asyncio.sleep(1.5)
-            redis_server.start()
-            # Redis came back empty; the poller continues above its last version.
-            await writer.redis.connection_pool.disconnect()
-            deadline = time.monotonic() + 15
-            while not runtime.hub.redis_ok or runtime.hub.reconnects == 0:
-                assert time.monotonic() < deadline, "the subscription did not come back"
-                await asyncio.sleep(0.1)
-            await writer.publish(None, stale=False, demo=False, now_ms=1, floor_version=1)
-            while True:
-                event = await reader.event(timeout=10)
-                if event["data"]["song"] is None:
-                    break
-            assert int(event["id"]) == 2
+    async with (
+        serve(build_app(runtime)) as base,
+        httpx.AsyncClient(timeout=30) as client,
+        client.stream("GET", f"{base}/api/stream") as r,
+    ):
+        reader = SSEReader(r)
+        assert (await reader.event())["data"]["song"]["name"] == "Before Restart"
+        redis_server.stop()
+        await asyncio.sleep(1.5)
+        redis_server.start()
+        # Redis came back empty; the poller continues above its last version.
+        await writer.redis.connection_pool.disconnect()
+        deadline = time.monotonic() + 15
+        while not runtime.hub.redis_ok or runtime.hub.reconnects == 0:
+            assert time.monotonic() < deadline, "the subscription did not come back"
+            await asyncio.sleep(0.1)
+        await writer.publish(None, stale=False, demo=False, now_ms=1, floor_version=1)
+        while True:
+            event = await reader.event(timeout=10)
+            if event["data"]["song"] is None:
+                break
+        assert int(event["id"]) == 2
     await writer.close()
     await runtime.store.close()
 

@@ -11,8 +11,8 @@ import pytest
 
 from shared.config import Settings
 from shared.store import Store
-from web.app import WebRuntime, build_app
 from tests.webutil import document, raw
+from web.app import WebRuntime, build_app
 
 EVIL = '</text><script>alert(1)</script> & "x"'
 
@@ -32,7 +32,9 @@ async def client(runtime: WebRuntime) -> AsyncIterator[httpx.AsyncClient]:
         yield c
 
 
-async def test_now_playing_before_any_publish_is_the_empty_document(client: httpx.AsyncClient) -> None:
+async def test_now_playing_before_any_publish_is_the_empty_document(
+    client: httpx.AsyncClient,
+) -> None:
     r = await client.get("/api/now-playing")
     assert r.status_code == 200 and r.headers["content-type"] == "application/json"
     assert r.json() == {"version": 0, "updatedAt": 0, "stale": True, "demo": False, "song": None}
@@ -57,7 +59,9 @@ async def test_a_matching_if_none_match_gets_304_without_a_body(
         assert r.status_code == 304 and r.content == b"" and r.headers["etag"] == etag
 
 
-async def test_a_new_version_changes_the_etag(client: httpx.AsyncClient, runtime: WebRuntime) -> None:
+async def test_a_new_version_changes_the_etag(
+    client: httpx.AsyncClient, runtime: WebRuntime
+) -> None:
     runtime.hub.update(raw(document(3)))
     old = (await client.get("/api/now-playing")).headers["etag"]
     runtime.hub.update(raw(document(4)))
@@ -83,7 +87,9 @@ async def test_an_older_version_never_replaces_a_newer_one(runtime: WebRuntime) 
     assert runtime.hub.version == 5
 
 
-async def test_the_svg_card_escapes_every_text(client: httpx.AsyncClient, runtime: WebRuntime) -> None:
+async def test_the_svg_card_escapes_every_text(
+    client: httpx.AsyncClient, runtime: WebRuntime
+) -> None:
     doc = document(2)
     assert doc["song"] is not None
     doc["song"]["name"] = EVIL
@@ -100,7 +106,9 @@ async def test_the_svg_card_escapes_every_text(client: httpx.AsyncClient, runtim
     ET.fromstring(r.text)  # well-formed XML
 
 
-async def test_the_svg_card_has_light_and_dark_themes(client: httpx.AsyncClient, runtime: WebRuntime) -> None:
+async def test_the_svg_card_has_light_and_dark_themes(
+    client: httpx.AsyncClient, runtime: WebRuntime
+) -> None:
     runtime.hub.update(raw(document(2, song=None)))
     light = (await client.get("/embed.svg?theme=light")).text
     dark = (await client.get("/embed.svg?theme=dark")).text
@@ -123,8 +131,9 @@ async def test_the_svg_card_tells_paused_and_recent_from_playing(
     assert "Paused" in (await client.get("/embed.svg")).text
     doc = document(3)
     assert doc["song"] is not None
-    doc["song"].update(source="recent", isPlaying=False, playedAt="2020-01-01T00:00:00Z",
-                       albumImageUrl=None)
+    doc["song"].update(
+        source="recent", isPlaying=False, playedAt="2020-01-01T00:00:00Z", albumImageUrl=None
+    )
     runtime.hub.update(raw(doc))
     assert "Recently played · " in (await client.get("/embed.svg")).text
 
@@ -133,8 +142,11 @@ async def test_the_svg_card_inlines_album_art_as_a_data_uri(
     client: httpx.AsyncClient, runtime: WebRuntime
 ) -> None:
     png = b"\x89PNG\r\n\x1a\nfake"
-    runtime.art.http = httpx.AsyncClient(transport=httpx.MockTransport(
-        lambda request: httpx.Response(200, content=png, headers={"content-type": "image/png"})))
+    runtime.art.http = httpx.AsyncClient(
+        transport=httpx.MockTransport(
+            lambda request: httpx.Response(200, content=png, headers={"content-type": "image/png"})
+        )
+    )
     runtime.hub.update(raw(document(2)))
     text = (await client.get("/embed.svg")).text
     assert 'href="data:image/png;base64,' in text and "i.scdn.co" not in text
@@ -164,20 +176,31 @@ async def test_readyz_is_503_without_a_poller_heartbeat(client: httpx.AsyncClien
     assert r.status_code == 503 and "heartbeat" in r.json()["poller"]
 
 
-async def test_readyz_is_200_with_a_fresh_heartbeat(client: httpx.AsyncClient, fake_store: Store) -> None:
+async def test_readyz_is_200_with_a_fresh_heartbeat(
+    client: httpx.AsyncClient, fake_store: Store
+) -> None:
     await fake_store.write_heartbeat({"at": int(time.time() * 1000), "state": "ok"})
     assert (await client.get("/readyz")).status_code == 200
 
 
-async def test_readyz_is_503_with_an_old_heartbeat(client: httpx.AsyncClient, fake_store: Store) -> None:
+async def test_readyz_is_503_with_an_old_heartbeat(
+    client: httpx.AsyncClient, fake_store: Store
+) -> None:
     await fake_store.write_heartbeat({"at": int(time.time() * 1000) - 20_000, "state": "ok"})
     assert (await client.get("/readyz")).status_code == 503
 
 
-async def test_readyz_says_what_to_do_on_an_auth_error(client: httpx.AsyncClient, fake_store: Store) -> None:
-    await fake_store.write_heartbeat({"at": int(time.time() * 1000), "state": "auth_error",
-                                      "authError": "invalid_grant: revoked",
-                                      "tokenAuthorizedAt": int(time.time() * 1000) - 200 * 86_400_000})
+async def test_readyz_says_what_to_do_on_an_auth_error(
+    client: httpx.AsyncClient, fake_store: Store
+) -> None:
+    await fake_store.write_heartbeat(
+        {
+            "at": int(time.time() * 1000),
+            "state": "auth_error",
+            "authError": "invalid_grant: revoked",
+            "tokenAuthorizedAt": int(time.time() * 1000) - 200 * 86_400_000,
+        }
+    )
     body = (await client.get("/readyz")).json()
     assert body["auth"] == "error" and "nowplaying auth" in body["action"]
     assert body["tokenDaysLeft"] < 0

@@ -17,15 +17,21 @@ from tests.payloads import currently_playing, track
 
 
 def song(name: str = "Never Gonna Give You Up", *, playing: bool = True, id: str = "a") -> Song:
-    value = normalize_current(currently_playing(track(name=name, id=id), is_playing=playing),
-                              1_763_900_000_000)
+    value = normalize_current(
+        currently_playing(track(name=name, id=id), is_playing=playing), 1_763_900_000_000
+    )
     assert value is not None
     return value
 
 
 def document(version: int, name: str = "Track", **kw: Any) -> Document:
-    return {"version": version, "updatedAt": 1_763_900_000_000 + version, "stale": False,
-            "demo": False, "song": song(name, id=f"id{version}")} | kw  # type: ignore[return-value]
+    return {
+        "version": version,
+        "updatedAt": 1_763_900_000_000 + version,
+        "stale": False,
+        "demo": False,
+        "song": song(name, id=f"id{version}"),
+    } | kw  # type: ignore[return-value]
 
 
 def raw(doc: Document) -> bytes:
@@ -33,8 +39,9 @@ def raw(doc: Document) -> bytes:
 
 
 async def publish(store: Store, name: str, settings: Settings | None = None) -> Document:
-    return await store.publish(song(name, id=name.replace(" ", "")), stale=False, demo=False,
-                               now_ms=1_763_900_000_000)
+    return await store.publish(
+        song(name, id=name.replace(" ", "")), stale=False, demo=False, now_ms=1_763_900_000_000
+    )
 
 
 class SSEReader:
@@ -64,11 +71,15 @@ class SSEReader:
         while True:
             frame = await self.frame(timeout)
             if "data" in frame:
-                return {"id": frame.get("id"), "event": frame.get("event"),
-                        "data": json.loads(frame["data"])}
+                return {
+                    "id": frame.get("id"),
+                    "event": frame.get("event"),
+                    "data": json.loads(frame["data"]),
+                }
 
 
-async def stream(client: httpx.AsyncClient, url: str, headers: dict[str, str] | None = None
-                 ) -> AsyncIterator[tuple[httpx.Response, SSEReader]]:
+async def stream(
+    client: httpx.AsyncClient, url: str, headers: dict[str, str] | None = None
+) -> AsyncIterator[tuple[httpx.Response, SSEReader]]:
     async with client.stream("GET", url, headers=headers) as response:
         yield response, SSEReader(response)
