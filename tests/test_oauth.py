@@ -265,3 +265,28 @@ async def test_the_terminal_flow_reports_a_denied_consent(live_sim: tuple[SimSta
     out = (await process.stdout.read()).decode()
     assert await process.wait() == 1 and "denied" in out
     logging.getLogger().info("done")
+
+
+async def test_logs_of_the_web_flow_contain_no_secret_and_no_token(
+    web: str, fake_store: Store, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    async with httpx.AsyncClient() as client:
+        await follow_to_callback(client, web, await start_login(client, web))
+    token = (await fake_store.refresh_record()).token
+    assert token
+    ours = [r for r in caplog.records if r.name.startswith(("nowplaying", "uvicorn"))]
+    text = "\n".join(r.getMessage() for r in ours)
+    assert "stored through /callback" in text
+    for secret in (DEFAULT_CLIENT_SECRET, token, ADMIN):
+        assert secret not in text
+
+
+def test_the_log_filter_redacts_query_secrets_and_known_values() -> None:
+    from shared.logs import RedactingFilter
+
+    redact = RedactingFilter([DEFAULT_CLIENT_SECRET]).redact
+    line = f"GET /login?token={ADMIN}&x=1 code=abc Bearer xyz.123 {DEFAULT_CLIENT_SECRET}"
+    clean = redact(line)
+    assert ADMIN not in clean and "abc" not in clean and "xyz.123" not in clean
+    assert DEFAULT_CLIENT_SECRET not in clean and "x=1" in clean

@@ -29,6 +29,7 @@ from poller.service import Poller, token_days_left
 from poller.spotify import InvalidClient, InvalidGrant, SpotifyError
 from shared import oauth
 from shared.config import Settings
+from shared.logs import RedactingFilter
 from shared.store import Store, fingerprint
 from web.art import ArtCache
 from web.follower import follow, watch_poller
@@ -109,8 +110,18 @@ def _page(title: str, body: str, status: int) -> HTMLResponse:
     return HTMLResponse(text, status, headers={"Cache-Control": "no-store"})
 
 
+def protect_access_log(secrets: list[str]) -> None:
+    """Redact at the access logger itself: its lines carry query strings (`?token=`,
+    `?code=`) and reach every handler, not only ours."""
+    access = logging.getLogger("uvicorn.access")
+    for old in [f for f in access.filters if isinstance(f, RedactingFilter)]:
+        access.removeFilter(old)
+    access.addFilter(RedactingFilter(secrets))
+
+
 def build_app(runtime: WebRuntime, extra_routes: list[BaseRoute] | None = None) -> Starlette:
     settings, hub, store = runtime.settings, runtime.hub, runtime.store
+    protect_access_log(settings.secrets())
     index_html = (STATIC / "index.html").read_bytes()
     widget_js = (STATIC / "widget.js").read_bytes()
 
