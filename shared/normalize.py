@@ -127,7 +127,3 @@ def normalize_recent(payload: object) -> Song | None:
         return song
     return None
 
-
-def is_idle_payload(payload: object) -> bool:
-    """True when currently-playing shows nothing we can display (ad, unknown, no item)."""
-    return normalize_current(payload, 0) is None
