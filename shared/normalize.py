@@ -126,4 +126,3 @@ def normalize_recent(payload: object) -> Song | None:
         song["playedAt"] = _str(entry.get("played_at"))
         return song
     return None
-
