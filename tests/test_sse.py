@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import socket
 import time
 from collections.abc import AsyncIterator
@@ -14,8 +15,9 @@ import uvicorn
 from shared.config import Settings
 from shared.store import Store
 from tests.conftest import serve
-from tests.webutil import SSEReader, publish
+from tests.webutil import SSEReader, document, publish, raw
 from web.app import WebRuntime, build_app
+from web.hub import SEND_TIMEOUT_S
 from web.server import Server
 
 
@@ -152,3 +154,35 @@ async def test_shutdown_with_open_streams_finishes_within_two_seconds(fake_store
         for ctx, _ in streams:
             await ctx.__aexit__(None, None, None)
     sock.close()
+
+
+async def test_a_client_that_never_reads_is_dropped_once_its_send_times_out(
+    live: tuple[WebRuntime, str],
+) -> None:
+    runtime, base = live
+    hub = runtime.hub
+    port = int(base.rsplit(":", 1)[1])
+    stalled = socket.socket()
+    stalled.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+    stalled.connect(("127.0.0.1", port))
+    stalled.sendall(b"GET /api/stream HTTP/1.1\r\nHost: x\r\n\r\n")
+    while not hub.subscribers:
+        await asyncio.sleep(0.01)
+    subscriber = next(iter(hub.subscribers))
+    version = hub.version
+    for _ in range(200):  # big frames until the socket buffers are full and a send waits
+        if subscriber.sending_since:
+            break
+        version += 1
+        hub.update(raw(document(version, "x" * 200_000)))
+        await asyncio.sleep(0.01)
+    assert subscriber.sending_since, "the stalled client's buffers never filled"
+    assert hub.reap_stuck(time.monotonic() + SEND_TIMEOUT_S + 1) == 1
+    while hub.subscribers:
+        await asyncio.sleep(0.01)
+    assert hub.slow_dropped == 1
+    stalled.settimeout(5)
+    with contextlib.suppress(ConnectionResetError):
+        while await asyncio.to_thread(stalled.recv, 1 << 20):
+            pass  # the server ends the connection once what it had queued is read
+    stalled.close()

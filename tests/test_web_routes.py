@@ -81,6 +81,20 @@ async def test_cors_allows_configured_origins_only(client: httpx.AsyncClient) ->
     assert "access-control-allow-origin" not in other.headers
 
 
+async def test_the_stream_applies_the_same_cors_rule(client: httpx.AsyncClient) -> None:
+    ok = await client.head("/api/stream", headers={"Origin": "https://me.dev"})
+    assert ok.status_code == 200
+    assert ok.headers["access-control-allow-origin"] == "https://me.dev"
+    other = await client.head("/api/stream", headers={"Origin": "https://evil.dev"})
+    assert "access-control-allow-origin" not in other.headers
+
+
+async def test_stream_requests_are_counted_in_the_metrics(client: httpx.AsyncClient) -> None:
+    await client.head("/api/stream")
+    text = (await client.get("/metrics")).text
+    assert 'nowplaying_http_requests_total{route="/api/stream",status="200"} 1.0' in text
+
+
 async def test_an_older_version_never_replaces_a_newer_one(runtime: WebRuntime) -> None:
     assert runtime.hub.update(raw(document(5)))
     assert not runtime.hub.update(raw(document(4)))

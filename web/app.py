@@ -24,6 +24,7 @@ from starlette.middleware.cors import CORSMiddleware
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from starlette.routing import BaseRoute, Route
+from starlette.types import ASGIApp
 
 from poller.service import Poller, token_days_left
 from poller.spotify import InvalidClient, InvalidGrant, SpotifyError
@@ -35,7 +36,7 @@ from web.art import ArtCache
 from web.follower import follow, watch_poller
 from web.hub import Hub
 from web.metrics import Metrics, RequestCounter
-from web.sse import StreamEndpoint
+from web.sse import StreamEndpoint, StreamFirst
 from web.svg import render_card
 
 log = logging.getLogger("nowplaying.web")
@@ -74,7 +75,7 @@ class WebRuntime:
             asyncio.create_task(
                 watch_poller(self.store, self.hub, self.settings.stale_after_s, self.demo)
             ),
-            asyncio.create_task(self.hub.ping_forever(self.settings.sse_ping_interval)),
+            asyncio.create_task(self.hub.run_timers(self.settings.sse_ping_interval)),
         ]
         if self.poller is not None:
             await self.poller.start()
@@ -119,7 +120,7 @@ def protect_access_log(secrets: list[str]) -> None:
     access.addFilter(RedactingFilter(secrets))
 
 
-def build_app(runtime: WebRuntime, extra_routes: list[BaseRoute] | None = None) -> Starlette:
+def build_app(runtime: WebRuntime, extra_routes: list[BaseRoute] | None = None) -> ASGIApp:
     settings, hub, store = runtime.settings, runtime.hub, runtime.store
     protect_access_log(settings.secrets())
     index_html = (STATIC / "index.html").read_bytes()
@@ -289,10 +290,11 @@ def build_app(runtime: WebRuntime, extra_routes: list[BaseRoute] | None = None) 
             200,
         )
 
+    stream = StreamEndpoint(hub, runtime.metrics, settings.cors_origins)
     routes: list[BaseRoute] = [
         Route("/", index),
         Route("/api/now-playing", now_playing, methods=["GET", "HEAD"]),
-        Route("/api/stream", StreamEndpoint(hub)),
+        Route("/api/stream", stream),
         Route("/widget.js", widget),
         Route("/embed.svg", embed_svg),
         Route("/healthz", healthz),
@@ -322,4 +324,4 @@ def build_app(runtime: WebRuntime, extra_routes: list[BaseRoute] | None = None) 
             max_age=600,
         ),
     ]
-    return Starlette(routes=routes, middleware=middleware, lifespan=lifespan)
+    return StreamFirst(Starlette(routes=routes, middleware=middleware, lifespan=lifespan), stream)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import dataclasses
 from types import FrameType
 
@@ -58,7 +57,7 @@ def serve_web(settings: Settings, host: str, port: int) -> int:
     runtime = WebRuntime(settings, store)
     server = Server(_config(build_app(runtime), host, port), runtime)
     print(f"nowplaying web on {_public(host, port)}/", flush=True)
-    asyncio.run(server.serve())
+    server.run()
     return 0
 
 
@@ -102,5 +101,5 @@ def serve_all(settings: Settings, host: str, port: int) -> int:
             " see README 'Connect your Spotify account'.",
             flush=True,
         )
-    asyncio.run(server.serve())
+    server.run()
     return 0

@@ -1,24 +1,27 @@
 """`GET /api/stream`: Server-Sent Events straight on ASGI.
 
-sse-starlette's EventSourceResponse starts several tasks per client; at thousands of
-clients that is most of the memory. Here each client costs its request task plus one
-task that waits for the disconnect, and every frame is pre-encoded by the hub
-(sse-starlette's own encoder). bench/ measures both side by side.
+A change is written to every open stream at once, so the cost per stream per frame is
+what bounds fan-out (bench/sse_fanout.py). Hence: no EventSourceResponse (several tasks
+per client), frames pre-encoded once per version by the hub, no timer per send (the hub
+reaps streams stuck in a send), and GET/HEAD reach this endpoint around Starlette's
+middleware stack (`StreamFirst`), because each middleware layer wraps `send` in one more
+coroutine per frame. The endpoint therefore does its own CORS and request counting.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import time
 
 from starlette.datastructures import Headers
-from starlette.types import Receive, Scope, Send
+from starlette.types import ASGIApp, Receive, Scope, Send
 
-from web.hub import Hub, Subscriber, Wake
+from web.hub import Hub, Subscriber
+from web.metrics import Metrics
 
 RETRY_MS = 3000
-SEND_TIMEOUT_S = 10.0
-PING_FRAME = b": ping\n\n"
+PATH = "/api/stream"
 HEADERS = [
     (b"content-type", b"text/event-stream; charset=utf-8"),
     (b"cache-control", b"no-cache"),
@@ -34,66 +37,107 @@ def parse_last_event_id(value: str | None) -> int | None:
     return int(value)
 
 
+def cors_headers(origin: str | None, allowed: tuple[str, ...]) -> list[tuple[bytes, bytes]]:
+    """What Starlette's CORSMiddleware adds to a simple GET, for the stream it bypasses."""
+    if origin is None:
+        return []
+    if "*" in allowed:
+        return [(b"access-control-allow-origin", b"*")]
+    if origin in allowed:
+        return [(b"access-control-allow-origin", origin.encode("latin-1")), (b"vary", b"Origin")]
+    return []
+
+
 async def _until_disconnect(receive: Receive, subscriber: Subscriber) -> None:
     while True:
         message = await receive()
         if message["type"] == "http.disconnect":
-            subscriber.wake(Wake.CLOSE)
+            subscriber.close()
             return
 
 
 class StreamEndpoint:
     """The ASGI app behind /api/stream, bound to one hub."""
 
-    def __init__(self, hub: Hub) -> None:
+    def __init__(self, hub: Hub, metrics: Metrics, cors_origins: tuple[str, ...]) -> None:
         self.hub = hub
+        self.counter = metrics.requests.labels(PATH, "200")
+        self.cors_origins = cors_origins
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         hub = self.hub
         if scope["method"] not in ("GET", "HEAD"):
             await _plain(send, 405, b"method not allowed")
             return
-        last_id = parse_last_event_id(Headers(scope=scope).get("last-event-id"))
+        headers = Headers(scope=scope)
+        last_id = parse_last_event_id(headers.get("last-event-id"))
+        response_headers = HEADERS + cors_headers(headers.get("origin"), self.cors_origins)
         subscriber = hub.subscribe()
         watcher = asyncio.get_running_loop().create_task(_until_disconnect(receive, subscriber))
         try:
-            await send({"type": "http.response.start", "status": 200, "headers": HEADERS})
+            await send({"type": "http.response.start", "status": 200, "headers": response_headers})
+            self.counter.inc()
             first = b"retry: %d\n\n" % RETRY_MS
-            if last_id is not None and last_id == hub.version:
-                subscriber.sent_version = hub.version
-            else:
+            if last_id is None or last_id != hub.version:
                 first += hub.frame
-                subscriber.sent_version = hub.version
                 hub.events_sent += 1
+            subscriber.sent_version = hub.version
             await send({"type": "http.response.body", "body": first, "more_body": True})
             if scope["method"] == "HEAD":
                 return
             await self._stream(subscriber, send)
-        except TimeoutError:
+        except asyncio.CancelledError:
+            if not subscriber.reaped:
+                raise
+            task = asyncio.current_task()
+            if task is not None:
+                task.uncancel()
             hub.slow_dropped += 1
         finally:
             hub.unsubscribe(subscriber)
             watcher.cancel()
-            with contextlib.suppress(Exception):
-                await send({"type": "http.response.body", "body": b"", "more_body": False})
+            # A reaped stream's final send would wait on the same full buffer; returning
+            # unfinished makes uvicorn close the connection instead.
+            if not subscriber.reaped:
+                with contextlib.suppress(Exception):
+                    await send({"type": "http.response.body", "body": b"", "more_body": False})
 
     async def _stream(self, subscriber: Subscriber, send: Send) -> None:
         hub = self.hub
+        subscriber.send = send
+        subscriber.task = asyncio.current_task()
         while not hub.closed:
             if hub.version > subscriber.sent_version:
+                # News that arrived while this task was busy: the hub could not push it.
                 subscriber.sent_version = hub.version
-                chunk = hub.frame
                 hub.events_sent += 1
-            else:
-                reason = await subscriber.wait()
-                if reason is Wake.CLOSE:
-                    return
-                if reason is not Wake.PING or hub.version > subscriber.sent_version:
-                    continue
-                chunk = PING_FRAME
-            # A client that stops reading fills the socket buffer; don't wait on it forever.
-            async with asyncio.timeout(SEND_TIMEOUT_S):
-                await send({"type": "http.response.body", "body": chunk, "more_body": True})
+                subscriber.sending_since = time.monotonic()
+                await send({"type": "http.response.body", "body": hub.frame, "more_body": True})
+                subscriber.sending_since = 0.0
+                continue
+            wakeup = await subscriber.wait()
+            if wakeup is None:
+                return
+            # The hub's write has to wait for this client to read; the hub reaps it if
+            # it never does.
+            subscriber.sending_since = time.monotonic()
+            await wakeup.finish()
+            subscriber.sending_since = 0.0
+
+
+class StreamFirst:
+    """GET/HEAD /api/stream straight to the stream endpoint; everything else (OPTIONS
+    preflights included) through the full Starlette app and its middleware."""
+
+    def __init__(self, app: ASGIApp, stream: StreamEndpoint) -> None:
+        self.app = app
+        self.stream = stream
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and scope["path"] == PATH and scope["method"] in ("GET", "HEAD"):
+            await self.stream(scope, receive, send)
+        else:
+            await self.app(scope, receive, send)
 
 
 async def _plain(send: Send, status: int, body: bytes) -> None:
