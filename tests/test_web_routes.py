@@ -81,6 +81,31 @@ async def test_cors_allows_configured_origins_only(client: httpx.AsyncClient) ->
     assert "access-control-allow-origin" not in other.headers
 
 
+async def test_head_of_the_document_has_its_headers_and_no_body(
+    client: httpx.AsyncClient, runtime: WebRuntime
+) -> None:
+    r = await client.head("/api/now-playing")
+    assert r.status_code == 200 and r.content == b""
+    assert r.headers["etag"] == runtime.hub.etag
+    assert int(r.headers["content-length"]) == len(runtime.hub.raw)
+
+
+async def test_writing_methods_on_the_document_get_405(client: httpx.AsyncClient) -> None:
+    for method in ("POST", "PUT", "DELETE"):
+        r = await client.request(method, "/api/now-playing")
+        assert r.status_code == 405 and r.headers["allow"] == "GET, HEAD"
+
+
+async def test_a_cors_preflight_for_the_hot_routes_is_answered(client: httpx.AsyncClient) -> None:
+    for path in ("/api/now-playing", "/api/stream"):
+        r = await client.options(
+            path,
+            headers={"Origin": "https://me.dev", "Access-Control-Request-Method": "GET"},
+        )
+        assert r.status_code == 200
+        assert r.headers["access-control-allow-origin"] == "https://me.dev"
+
+
 async def test_the_stream_applies_the_same_cors_rule(client: httpx.AsyncClient) -> None:
     ok = await client.head("/api/stream", headers={"Origin": "https://me.dev"})
     assert ok.status_code == 200

@@ -33,10 +33,12 @@ from shared.config import Settings
 from shared.logs import RedactingFilter
 from shared.store import Store, fingerprint
 from web.art import ArtCache
+from web.cors import Cors
 from web.follower import follow, watch_poller
+from web.hot import HotRoutes, NowPlayingEndpoint
 from web.hub import Hub
 from web.metrics import Metrics, RequestCounter
-from web.sse import StreamEndpoint, StreamFirst
+from web.sse import StreamEndpoint
 from web.svg import render_card
 
 log = logging.getLogger("nowplaying.web")
@@ -92,15 +94,6 @@ class WebRuntime:
         await self.http.aclose()
 
 
-def _etag_matches(header: str | None, etag: str) -> bool:
-    if not header:
-        return False
-    if header.strip() == "*":
-        return True
-    candidates = [part.strip().removeprefix("W/") for part in header.split(",")]
-    return etag in candidates
-
-
 def _page(title: str, body: str, status: int) -> HTMLResponse:
     text = (
         "<!doctype html><meta charset=utf-8><meta name=viewport content='width=device-width'>"
@@ -125,12 +118,6 @@ def build_app(runtime: WebRuntime, extra_routes: list[BaseRoute] | None = None) 
     protect_access_log(settings.secrets())
     index_html = (STATIC / "index.html").read_bytes()
     widget_js = (STATIC / "widget.js").read_bytes()
-
-    async def now_playing(request: Request) -> Response:
-        headers = {"ETag": hub.etag, **NO_CACHE}
-        if _etag_matches(request.headers.get("if-none-match"), hub.etag):
-            return Response(status_code=304, headers=headers)
-        return Response(hub.raw, media_type="application/json", headers=headers)
 
     async def index(request: Request) -> Response:
         return Response(index_html, media_type="text/html; charset=utf-8", headers=NO_CACHE)
@@ -290,10 +277,12 @@ def build_app(runtime: WebRuntime, extra_routes: list[BaseRoute] | None = None) 
             200,
         )
 
-    stream = StreamEndpoint(hub, runtime.metrics, settings.cors_origins)
+    cors = Cors(settings.cors_origins)
+    now_playing = NowPlayingEndpoint(hub, runtime.metrics, cors)
+    stream = StreamEndpoint(hub, runtime.metrics, cors)
     routes: list[BaseRoute] = [
         Route("/", index),
-        Route("/api/now-playing", now_playing, methods=["GET", "HEAD"]),
+        Route("/api/now-playing", now_playing),
         Route("/api/stream", stream),
         Route("/widget.js", widget),
         Route("/embed.svg", embed_svg),
@@ -324,4 +313,5 @@ def build_app(runtime: WebRuntime, extra_routes: list[BaseRoute] | None = None) 
             max_age=600,
         ),
     ]
-    return StreamFirst(Starlette(routes=routes, middleware=middleware, lifespan=lifespan), stream)
+    app = Starlette(routes=routes, middleware=middleware, lifespan=lifespan)
+    return HotRoutes(app, now_playing, stream)

@@ -124,8 +124,7 @@ class Hub:
     def __init__(self, demo: bool = False) -> None:
         self.document: Document = empty_document(demo)
         self.raw = encode(self.document)
-        self.frame = sse_event(self.document, self.raw)
-        self.etag = self._etag()
+        self._prepare()
         self.subscribers: set[Subscriber] = set()
         self.closed = False
         self.events_sent = 0
@@ -138,8 +137,20 @@ class Hub:
     def version(self) -> int:
         return self.document["version"]
 
-    def _etag(self) -> str:
-        return f'"np-{self.document["version"]}-{self.document["updatedAt"]}"'
+    def _prepare(self) -> None:
+        """Everything a reader gets, encoded once per version."""
+        document = self.document
+        self.frame = sse_event(document, self.raw)
+        self.etag = f'"np-{document["version"]}-{document["updatedAt"]}"'
+        self.tag_headers = [
+            (b"etag", self.etag.encode()),
+            (b"cache-control", b"no-cache"),
+        ]
+        self.json_headers = [
+            (b"content-type", b"application/json"),
+            (b"content-length", str(len(self.raw)).encode()),
+            *self.tag_headers,
+        ]
 
     def update(self, raw: bytes) -> bool:
         """Take a document from Redis if it is newer, and write it to every parked stream."""
@@ -147,8 +158,7 @@ class Hub:
         if document is None or document["version"] <= self.version:
             return False
         self.document, self.raw = document, bytes(raw)
-        self.frame = sse_event(document, self.raw)
-        self.etag = self._etag()
+        self._prepare()
         version, frame = self.version, self.frame
         for subscriber in self.subscribers:
             if subscriber.push(frame):

@@ -2,10 +2,10 @@
 
 A change is written to every open stream at once, so the cost per stream per frame is
 what bounds fan-out (bench/sse_fanout.py). Hence: no EventSourceResponse (several tasks
-per client), frames pre-encoded once per version by the hub, no timer per send (the hub
-reaps streams stuck in a send), and GET/HEAD reach this endpoint around Starlette's
-middleware stack (`StreamFirst`), because each middleware layer wraps `send` in one more
-coroutine per frame. The endpoint therefore does its own CORS and request counting.
+per client), frames pre-encoded once per version and written by the hub (web/hub.py),
+no timer per send (the hub reaps streams stuck in a send), and GET/HEAD reach this
+endpoint around Starlette's middleware stack (web/hot.py), because each middleware layer
+wraps `send` in one more coroutine per frame. So it does its own CORS and counting.
 """
 
 from __future__ import annotations
@@ -15,8 +15,9 @@ import contextlib
 import time
 
 from starlette.datastructures import Headers
-from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.types import Receive, Scope, Send
 
+from web.cors import Cors
 from web.hub import Hub, Subscriber
 from web.metrics import Metrics
 
@@ -37,17 +38,6 @@ def parse_last_event_id(value: str | None) -> int | None:
     return int(value)
 
 
-def cors_headers(origin: str | None, allowed: tuple[str, ...]) -> list[tuple[bytes, bytes]]:
-    """What Starlette's CORSMiddleware adds to a simple GET, for the stream it bypasses."""
-    if origin is None:
-        return []
-    if "*" in allowed:
-        return [(b"access-control-allow-origin", b"*")]
-    if origin in allowed:
-        return [(b"access-control-allow-origin", origin.encode("latin-1")), (b"vary", b"Origin")]
-    return []
-
-
 async def _until_disconnect(receive: Receive, subscriber: Subscriber) -> None:
     while True:
         message = await receive()
@@ -59,19 +49,19 @@ async def _until_disconnect(receive: Receive, subscriber: Subscriber) -> None:
 class StreamEndpoint:
     """The ASGI app behind /api/stream, bound to one hub."""
 
-    def __init__(self, hub: Hub, metrics: Metrics, cors_origins: tuple[str, ...]) -> None:
+    def __init__(self, hub: Hub, metrics: Metrics, cors: Cors) -> None:
         self.hub = hub
         self.counter = metrics.requests.labels(PATH, "200")
-        self.cors_origins = cors_origins
+        self.cors = cors
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         hub = self.hub
         if scope["method"] not in ("GET", "HEAD"):
-            await _plain(send, 405, b"method not allowed")
+            await plain(send, 405, b"method not allowed")
             return
         headers = Headers(scope=scope)
         last_id = parse_last_event_id(headers.get("last-event-id"))
-        response_headers = HEADERS + cors_headers(headers.get("origin"), self.cors_origins)
+        response_headers = HEADERS + self.cors.headers(headers.get("origin"))
         subscriber = hub.subscribe()
         watcher = asyncio.get_running_loop().create_task(_until_disconnect(receive, subscriber))
         try:
@@ -125,22 +115,7 @@ class StreamEndpoint:
             subscriber.sending_since = 0.0
 
 
-class StreamFirst:
-    """GET/HEAD /api/stream straight to the stream endpoint; everything else (OPTIONS
-    preflights included) through the full Starlette app and its middleware."""
-
-    def __init__(self, app: ASGIApp, stream: StreamEndpoint) -> None:
-        self.app = app
-        self.stream = stream
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http" and scope["path"] == PATH and scope["method"] in ("GET", "HEAD"):
-            await self.stream(scope, receive, send)
-        else:
-            await self.app(scope, receive, send)
-
-
-async def _plain(send: Send, status: int, body: bytes) -> None:
+async def plain(send: Send, status: int, body: bytes) -> None:
     headers = [(b"content-type", b"text/plain; charset=utf-8"), (b"allow", b"GET, HEAD")]
     await send({"type": "http.response.start", "status": status, "headers": headers})
     await send({"type": "http.response.body", "body": body})
