@@ -108,3 +108,51 @@ def test_nowplaying_run_answers_with_a_demo_song_within_60_seconds(tmp_path: Pat
         out, _ = process.communicate(timeout=10)
     assert f"http://127.0.0.1:{port}/" in out.decode()
     json.dumps(doc)
+
+
+def test_make_run_from_a_fresh_clone_serves_a_demo_song_within_60_seconds(
+    tmp_path: Path,
+) -> None:
+    """What the README promises a newcomer: clone, `make run`, a live card."""
+    git, make = need("git"), need("make")
+    clone = tmp_path / "clone"
+    subprocess.run([git, "clone", "-q", str(ROOT), str(clone)], check=True, timeout=60)
+    port = free_port()
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(("SPOTIFY_", "REDIS_", "VIRTUAL_ENV", "PYTHON"))
+    }
+    env["PORT"] = str(port)
+    log = (tmp_path / "make-run.log").open("wb")
+    started = time.monotonic()
+    process = subprocess.Popen(
+        [make, "run"],
+        cwd=clone,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
+    try:
+        doc = None
+        while time.monotonic() - started < 60 and process.poll() is None:
+            try:
+                doc = httpx.get(f"http://127.0.0.1:{port}/api/now-playing", timeout=2).json()
+                if doc["song"]:
+                    break
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.25)
+        output = (tmp_path / "make-run.log").read_text(errors="replace")
+        assert doc is not None and doc["song"], output[-3000:]
+        assert doc["demo"] is True and time.monotonic() - started < 60
+        assert (clone / ".venv" / "bin" / "nowplaying").exists()
+    finally:
+        os.killpg(process.pid, signal.SIGTERM)
+        try:
+            process.wait(15)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait(5)
+        log.close()

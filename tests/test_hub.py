@@ -93,3 +93,29 @@ async def test_a_stream_stuck_in_a_send_past_the_timeout_is_cancelled() -> None:
     assert stuck.reaped and stuck.task.cancelled()
     assert not fine.reaped and not fine.task.done()
     fine.task.cancel()
+
+
+async def test_a_local_stale_mark_keeps_the_version_and_reaches_parked_streams() -> None:
+    hub, sink = Hub(), Sink()
+    hub.update(raw(document(5)))
+    _, task = await parked(hub, sink)
+    assert hub.mark_stale(now_ms=1_763_900_099_000)
+    assert hub.version == 5 and hub.document["stale"] and hub.local
+    assert b'"stale":true' in sink.bodies[0]
+    assert not hub.mark_stale(now_ms=1_763_900_100_000)  # once is enough
+    task.cancel()
+
+
+async def test_redis_coming_back_with_the_same_version_replaces_the_local_mark() -> None:
+    hub = Hub()
+    hub.update(raw(document(5)))
+    hub.mark_stale(now_ms=1_763_900_099_000)
+    assert hub.update(raw(document(5)))
+    assert not hub.document["stale"] and not hub.local
+
+
+async def test_an_equal_version_never_replaces_a_document_read_from_redis() -> None:
+    hub = Hub()
+    hub.update(raw(document(5, "First")))
+    assert not hub.update(raw(document(5, "Impostor")))
+    assert hub.document["song"] is not None and hub.document["song"]["name"] == "First"

@@ -70,11 +70,15 @@ async def _listen(pubsub: Any, hub: Hub) -> None:
 
 
 async def watch_poller(store: Store, hub: Hub, stale_after_s: float, demo: bool) -> None:
-    """Mark the document stale when the poller's heartbeat stops (the poller is down)."""
+    """Mark the document stale when the poller's heartbeat stops (the poller is down), or
+    in this process alone when Redis itself has been out of reach as long."""
+    last_reached = time.monotonic()
     while not hub.closed:
         await asyncio.sleep(min(2.0, stale_after_s / 3))
         try:
-            beat = await store.heartbeat()
+            async with asyncio.timeout(2.0):
+                beat = await store.heartbeat()
+            last_reached = time.monotonic()
             age_ms = int(time.time() * 1000) - int(beat["at"]) if beat else None
             if age_ms is not None and age_ms <= stale_after_s * 1000:
                 continue
@@ -93,4 +97,8 @@ async def watch_poller(store: Store, hub: Hub, stale_after_s: float, demo: bool)
         except asyncio.CancelledError:
             raise
         except Exception:
-            continue
+            away_s = time.monotonic() - last_reached
+            if away_s > stale_after_s and hub.mark_stale(int(time.time() * 1000)):
+                log.warning(
+                    "redis out of reach for %.0f s: serving the last document as stale", away_s
+                )

@@ -127,6 +127,7 @@ class Hub:
         self._prepare()
         self.subscribers: set[Subscriber] = set()
         self.closed = False
+        self.local = False  # the document was marked stale here, not read from Redis
         self.events_sent = 0
         self.slow_dropped = 0
         self.redis_ok = False
@@ -155,16 +156,34 @@ class Hub:
     def update(self, raw: bytes) -> bool:
         """Take a document from Redis if it is newer, and write it to every parked stream."""
         document = decode(raw)
-        if document is None or document["version"] <= self.version:
+        if document is None:
             return False
-        self.document, self.raw = document, bytes(raw)
+        version = document["version"]
+        if version < self.version or (version == self.version and not self.local):
+            return False
+        self.local = False
+        self._take(document, bytes(raw))
+        return True
+
+    def mark_stale(self, now_ms: int) -> bool:
+        """Redis is out of reach, so nobody can publish that the data went stale: tell
+        this process's readers. The version stays, so that whatever Redis holds when it
+        returns, the same version included, replaces this local copy."""
+        if self.document["stale"]:
+            return False
+        document: Document = self.document | {"updatedAt": now_ms, "stale": True}
+        self.local = True
+        self._take(document, encode(document))
+        return True
+
+    def _take(self, document: Document, raw: bytes) -> None:
+        self.document, self.raw = document, raw
         self._prepare()
         version, frame = self.version, self.frame
         for subscriber in self.subscribers:
             if subscriber.push(frame):
                 subscriber.sent_version = version
                 self.events_sent += 1
-        return True
 
     def subscribe(self) -> Subscriber:
         subscriber = Subscriber()

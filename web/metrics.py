@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Iterator, Mapping
 
 from prometheus_client import CollectorRegistry, Counter, generate_latest
@@ -60,6 +61,11 @@ class HubCollector:
             "nowplaying_document_stale",
             "1 while the document is stale",
             value=1 if hub.document["stale"] else 0,
+        )
+        yield GaugeMetricFamily(
+            "nowplaying_asyncio_tasks",
+            "Tasks alive in the event loop (two per open stream; a leak shows here)",
+            value=len(asyncio.all_tasks()),
         )
 
 
