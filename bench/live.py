@@ -138,7 +138,7 @@ async def freshness(s: Stack, samples: int, interval: float) -> dict[str, list[f
         for k in range(samples):
             await asyncio.sleep(interval * (k + 0.5) / samples)
             before = max(conn.seen)
-            start = time.perf_counter()
+            start = time.time()  # arrival times are wall-clock kernel stamps
             await s.http.post(f"{s.sim_url}/_sim/skip")
             version = await _next_event(conn, before, 3 * interval)
             skips.append(conn.seen[version] - start)
@@ -153,7 +153,7 @@ async def freshness(s: Stack, samples: int, interval: float) -> dict[str, list[f
             await s.http.post(
                 f"{s.sim_url}/_sim/state", json={"positionMs": state["durationMs"] - lead_ms}
             )
-            end_at = time.perf_counter() + lead_ms / 1000
+            end_at = time.time() + lead_ms / 1000
             seek = await _next_event(conn, before, 2 * interval)  # the seek itself is news
             version = await _next_event(conn, seek, lead_ms / 1000 + 2 * interval)
             ends.append(conn.seen[version] - end_at)

@@ -20,12 +20,19 @@ from collections.abc import Coroutine
 from typing import Any
 
 from sse_starlette.event import ServerSentEvent
-from starlette.types import Send
+from starlette.types import Message, Send
 
 from shared.document import Document, decode, empty_document, encode
 
 SEND_TIMEOUT_S = 10.0
 PING_FRAME = b": ping\n\n"
+
+
+def body_message(body: bytes) -> Message:
+    return {"type": "http.response.body", "body": body, "more_body": True}
+
+
+PING_MESSAGE = body_message(PING_FRAME)
 
 
 class PendingSend:
@@ -82,13 +89,14 @@ class Subscriber:
         if waiter is not None and not waiter.done():
             waiter.set_result(None)
 
-    def push(self, body: bytes) -> bool:
-        """Write `body` now if the stream is parked; False if its task is busy (it will
-        see the newer version itself when it loops)."""
+    def push(self, message: Message) -> bool:
+        """Send `message` now if the stream is parked; False if its task is busy (it will
+        see the newer version itself when it loops). One message object serves every
+        stream: ASGI servers only read it."""
         waiter, send = self.waiter, self.send
         if waiter is None or waiter.done() or send is None:
             return False
-        coro = send({"type": "http.response.body", "body": body, "more_body": True})
+        coro = send(message)
         try:
             blocker = coro.send(None)  # type: ignore[attr-defined]
         except StopIteration:
@@ -179,9 +187,9 @@ class Hub:
     def _take(self, document: Document, raw: bytes) -> None:
         self.document, self.raw = document, raw
         self._prepare()
-        version, frame = self.version, self.frame
+        version, message = self.version, body_message(self.frame)
         for subscriber in self.subscribers:
-            if subscriber.push(frame):
+            if subscriber.push(message):
                 subscriber.sent_version = version
                 self.events_sent += 1
 
@@ -196,7 +204,7 @@ class Hub:
     def ping_all(self) -> None:
         """A comment on every idle stream, so that proxies keep it open."""
         for subscriber in self.subscribers:
-            subscriber.push(PING_FRAME)
+            subscriber.push(PING_MESSAGE)
 
     def close(self) -> None:
         """End every stream now (shutdown must not wait for clients to leave)."""

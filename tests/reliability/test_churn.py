@@ -11,7 +11,7 @@ import socket
 import time
 
 from bench.procs import rss_kb
-from bench.sse_client import SSEConnection, request_bytes
+from bench.sse_client import connect, request_bytes
 from tests.conftest import RedisServer
 from tests.reliability.conftest import Stack, running_stack, until
 
@@ -21,7 +21,6 @@ SECONDS = 60.0
 
 async def visit(stack: Stack, rng: random.Random) -> None:
     """One client's visit: stream for a while, then leave in one of the ways clients do."""
-    loop = asyncio.get_running_loop()
     request = request_bytes("127.0.0.1", stack.web_port, "/api/stream")
     style = rng.choice(("fin", "reset", "mid-request", "never-read"))
     if style == "mid-request":
@@ -32,16 +31,11 @@ async def visit(stack: Stack, rng: random.Random) -> None:
             writer.transport.abort()
         return
     with contextlib.suppress(OSError):
-        transport, protocol = await loop.create_connection(
-            lambda: SSEConnection(request), "127.0.0.1", stack.web_port
-        )
+        connection = await connect("127.0.0.1", stack.web_port, request)
         if style == "never-read":
-            transport.pause_reading()
+            connection.stop_reading()
         await asyncio.sleep(rng.uniform(0.05, 3.0))
-        if style == "reset":
-            protocol.close()
-        else:
-            transport.close()
+        connection.close(reset=style == "reset")
 
 
 async def client(stack: Stack, deadline: float, seed: int) -> int:
