@@ -129,3 +129,18 @@ async def test_screenshots_for_the_readme(browser: object, fake_store: Store) ->
             )
             await page.close()
     assert (SHOTS / "widget-light.png").stat().st_size > 1000
+
+
+async def test_the_widget_falls_back_to_polling_when_the_stream_is_refused(
+    browser: object, site: str
+) -> None:
+    page = await browser.new_page()  # type: ignore[attr-defined]
+    polled: list[str] = []
+    page.on("request", lambda r: polled.append(r.url) if "/api/now-playing" in r.url else None)
+    # A proxy that refuses streams: EventSource gives up on a non-200 answer.
+    await page.route("**/api/stream", lambda route: route.fulfill(status=502, body="no"))
+    await page.goto(site + "/")
+    card = page.locator("[data-nowplaying]")
+    await card.get_by_text("window.pwned", exact=False).wait_for(timeout=10_000)
+    assert polled, "the card must have been filled by polling /api/now-playing"
+    await page.close()

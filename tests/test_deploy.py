@@ -10,6 +10,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -80,6 +81,20 @@ def test_the_dockerfile_installs_the_project_like_the_readme_and_runs_as_non_roo
     assert "pip install ." in text and "USER nowplaying" in text and "HEALTHCHECK" in text
 
 
+def demo_song(port: int, process: subprocess.Popen[bytes], deadline: float) -> Any:
+    """The document once it has a song, or the last one seen by `deadline`."""
+    doc = None
+    while time.monotonic() < deadline and process.poll() is None:
+        try:
+            doc = httpx.get(f"http://127.0.0.1:{port}/api/now-playing", timeout=2).json()
+            if doc["song"]:
+                break
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.2)
+    return doc
+
+
 def test_nowplaying_run_answers_with_a_demo_song_within_60_seconds(tmp_path: Path) -> None:
     port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith(("SPOTIFY_", "REDIS_"))}
@@ -92,16 +107,7 @@ def test_nowplaying_run_answers_with_a_demo_song_within_60_seconds(tmp_path: Pat
         start_new_session=True,
     )
     try:
-        deadline = time.monotonic() + 60
-        doc = None
-        while time.monotonic() < deadline:
-            try:
-                doc = httpx.get(f"http://127.0.0.1:{port}/api/now-playing", timeout=2).json()
-                if doc["song"]:
-                    break
-            except httpx.HTTPError:
-                pass
-            time.sleep(0.2)
+        doc = demo_song(port, process, time.monotonic() + 60)
         assert doc is not None and doc["demo"] is True and doc["song"]["name"]
     finally:
         os.killpg(process.pid, signal.SIGTERM)
@@ -135,15 +141,7 @@ def test_make_run_from_a_fresh_clone_serves_a_demo_song_within_60_seconds(
         start_new_session=True,
     )
     try:
-        doc = None
-        while time.monotonic() - started < 60 and process.poll() is None:
-            try:
-                doc = httpx.get(f"http://127.0.0.1:{port}/api/now-playing", timeout=2).json()
-                if doc["song"]:
-                    break
-            except httpx.HTTPError:
-                pass
-            time.sleep(0.25)
+        doc = demo_song(port, process, started + 60)
         output = (tmp_path / "make-run.log").read_text(errors="replace")
         assert doc is not None and doc["song"], output[-3000:]
         assert doc["demo"] is True and time.monotonic() - started < 60

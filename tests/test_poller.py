@@ -9,7 +9,7 @@ from collections.abc import AsyncIterator
 import httpx
 import pytest
 
-from poller.service import Poller
+from poller.service import DAY_MS, TOKEN_LIFETIME_DAYS, Poller
 from shared.simulator.app import Fault, SimState, build_app
 from shared.store import Store
 from tests.conftest import ManualClock, sim_settings
@@ -277,3 +277,30 @@ async def test_poll_outcomes_and_spotify_calls_are_counted_in_redis(
     stats = await fake_store.stats()
     assert stats["poll:ok"] == 1
     assert stats["spotify:currently-playing:200"] == 1 and stats["spotify:token:200"] == 1
+
+
+async def test_a_token_near_its_six_month_expiry_is_warned_about_once_a_day(
+    poller: Poller, fake_store: Store, clock: ManualClock, caplog: pytest.LogCaptureFixture
+) -> None:
+    days_ago = TOKEN_LIFETIME_DAYS - 10  # ten days left
+    await fake_store.store_refresh_token(
+        "sim-refresh-token", authorized_at=clock.ms() - days_ago * DAY_MS
+    )
+    caplog.set_level("WARNING", logger="nowplaying.poller")
+    for _ in range(3):
+        await poller.keepalive()
+    warnings = [r.getMessage() for r in caplog.records if "expires in" in r.getMessage()]
+    assert len(warnings) == 1 and "10.0 days" in warnings[0]
+    clock.advance(DAY_MS / 1000)
+    await poller.keepalive()
+    warnings = [r.getMessage() for r in caplog.records if "expires in" in r.getMessage()]
+    assert len(warnings) == 2 and "9.0 days" in warnings[1]
+
+
+async def test_a_token_far_from_expiry_is_not_warned_about(
+    poller: Poller, fake_store: Store, clock: ManualClock, caplog: pytest.LogCaptureFixture
+) -> None:
+    await fake_store.store_refresh_token("sim-refresh-token", authorized_at=clock.ms())
+    caplog.set_level("WARNING", logger="nowplaying.poller")
+    await poller.keepalive()
+    assert not [r for r in caplog.records if "expires in" in r.getMessage()]

@@ -23,20 +23,9 @@ from shared.store import Store
 from tests.conftest import RedisServer
 from tests.reliability.conftest import ADMIN_TOKEN, Stack, running_stack
 from web.app import WebRuntime, build_app
+from web.metrics import ROUTES as KNOWN_ROUTES
 
-ROUTES = [
-    "/",
-    "/api/now-playing",
-    "/api/stream",
-    "/widget.js",
-    "/embed.svg",
-    "/healthz",
-    "/readyz",
-    "/metrics",
-    "/login",
-    "/callback",
-    "/nothing-here",
-]
+ROUTES = [*sorted(KNOWN_ROUTES), "/static/x.css", "/nothing-here"]
 HEADER_NAMES = [
     "If-None-Match",
     "Last-Event-ID",
