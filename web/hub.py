@@ -140,7 +140,6 @@ class Hub:
         self.slow_dropped = 0
         self.redis_ok = False
         self.reconnects = 0
-        self.last_message_at = time.monotonic()
 
     @property
     def version(self) -> int:
