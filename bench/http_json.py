@@ -62,7 +62,7 @@ def measure(runs: int, seconds: int) -> dict[str, Any]:
         web: Proc = python("web", ["-m", "web", "--port", str(web_port)], env)
         procs = [web]
         try:
-            wait_http(f"http://127.0.0.1:{web_port}/healthz", 20, web.process)
+            wait_http(f"http://127.0.0.1:{web_port}/healthz", 20, web)
             answer = httpx.get(f"http://127.0.0.1:{web_port}/api/now-playing")
             body = Path(tempfile.mkstemp(suffix=".json")[1])
             body.write_bytes(answer.content)
@@ -72,7 +72,7 @@ def measure(runs: int, seconds: int) -> dict[str, Any]:
                 ["-m", "bench.bare_json", "--port", str(bare_port), "--body-file", str(body)],
             )
             procs.append(bare)
-            wait_http(f"http://127.0.0.1:{bare_port}/healthz", 20, bare.process)
+            wait_http(f"http://127.0.0.1:{bare_port}/healthz", 20, bare)
             same = httpx.get(f"http://127.0.0.1:{bare_port}/api/now-playing").content
             assert same == answer.content, "the two servers must return the same bytes"
             ours = f"http://127.0.0.1:{web_port}/api/now-playing"

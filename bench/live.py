@@ -22,7 +22,16 @@ from typing import Any
 
 import httpx
 
-from bench.procs import Proc, free_port, median, python, raise_fd_limit, redis_server, rss_kb
+from bench.procs import (
+    Proc,
+    free_port,
+    median,
+    python,
+    raise_fd_limit,
+    redis_server,
+    rss_kb,
+    wait_http,
+)
 from bench.sse_client import SSEConnection, open_crowd
 from shared.simulator.app import DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET, DEFAULT_REFRESH_TOKEN
 
@@ -45,18 +54,6 @@ class Stack:
         await self.http.post(f"{self.sim_url}/_sim/config", json={"resetCalls": True})
 
 
-async def _wait_ok(http: httpx.AsyncClient, url: str, timeout_s: float, proc: Proc) -> None:
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        if proc.process.poll() is not None:
-            raise RuntimeError(f"{proc.name} exited:\n{proc.log()}")
-        with contextlib.suppress(httpx.HTTPError):
-            if (await http.get(url)).status_code == 200:
-                return
-        await asyncio.sleep(0.05)
-    raise TimeoutError(f"{url} not ready in {timeout_s} s:\n{proc.log()}")
-
-
 @contextlib.asynccontextmanager
 async def stack(poll_interval: float = POLL_INTERVAL) -> AsyncIterator[Stack]:
     with redis_server() as redis_url:
@@ -66,7 +63,7 @@ async def stack(poll_interval: float = POLL_INTERVAL) -> AsyncIterator[Stack]:
         procs = [sim]
         try:
             async with httpx.AsyncClient(timeout=5) as http:
-                await _wait_ok(http, f"{sim_url}/_sim/state", 20, sim)
+                await asyncio.to_thread(wait_http, f"{sim_url}/_sim/state", 20, sim)
                 env = {
                     "REDIS_URL": redis_url,
                     "REDIS_PREFIX": f"bench{uuid.uuid4().hex[:8]}",
@@ -80,7 +77,7 @@ async def stack(poll_interval: float = POLL_INTERVAL) -> AsyncIterator[Stack]:
                 poller = python("poller", ["-m", "poller"], env)
                 web = python("web", ["-m", "web", "--port", str(web_port)], env)
                 procs += [poller, web]
-                await _wait_ok(http, f"http://127.0.0.1:{web_port}/readyz", 30, web)
+                await asyncio.to_thread(wait_http, f"http://127.0.0.1:{web_port}/readyz", 30, web)
                 yield Stack(sim_url, web_port, poller, web, http)
         finally:
             for proc in reversed(procs):

@@ -61,20 +61,19 @@ def percentile(values: Sequence[float], q: float) -> float:
     return ordered[rank - 1]
 
 
-def wait_http(
-    url: str, timeout_s: float = 20.0, process: subprocess.Popen[bytes] | None = None
-) -> float:
-    """Seconds until `url` answers 200."""
+def wait_http(url: str, timeout_s: float = 20.0, proc: Proc | None = None) -> float:
+    """Seconds until `url` answers 200; the process's log in the error if it never does."""
     start = time.monotonic()
     deadline = start + timeout_s
     while time.monotonic() < deadline:
-        if process is not None and process.poll() is not None:
-            raise RuntimeError(f"{url}: the process exited with {process.returncode}")
+        if proc is not None and proc.process.poll() is not None:
+            raise RuntimeError(f"{url}: {proc.name} exited:\n{proc.log()}")
         with contextlib.suppress(httpx.HTTPError):
             if httpx.get(url, timeout=1.0).status_code == 200:
                 return time.monotonic() - start
         time.sleep(0.02)
-    raise TimeoutError(f"{url} did not answer within {timeout_s} s")
+    log = f":\n{proc.log()}" if proc is not None else ""
+    raise TimeoutError(f"{url} did not answer within {timeout_s} s{log}")
 
 
 @dataclass

@@ -93,7 +93,7 @@ async def one_run(server: str, redis_url: str, count: int) -> FanoutResult:
     env = {"REDIS_URL": redis_url, "REDIS_PREFIX": prefix, "LOG_LEVEL": "WARNING"}
     proc: Proc = python(server.split()[0], [*SERVERS[server], str(port)], env)
     try:
-        await asyncio.to_thread(wait_http, f"http://127.0.0.1:{port}/healthz", 20, proc.process)
+        await asyncio.to_thread(wait_http, f"http://127.0.0.1:{port}/healthz", 20, proc)
         warm = await open_crowd("127.0.0.1", port, "/api/stream", 20)
         warm.close()
         await asyncio.sleep(1.0)

@@ -18,7 +18,7 @@ from starlette.datastructures import Headers
 from starlette.types import Receive, Scope, Send
 
 from web.cors import Cors
-from web.hub import Hub, Subscriber
+from web.hub import Hub, Subscriber, body_message
 from web.metrics import Metrics
 
 RETRY_MS = 3000
@@ -72,7 +72,7 @@ class StreamEndpoint:
                 first += hub.frame
                 hub.events_sent += 1
             subscriber.sent_version = hub.version
-            await send({"type": "http.response.body", "body": first, "more_body": True})
+            await send(body_message(first))
             if scope["method"] == "HEAD":
                 return
             await self._stream(subscriber, send)
@@ -102,7 +102,7 @@ class StreamEndpoint:
                 subscriber.sent_version = hub.version
                 hub.events_sent += 1
                 subscriber.sending_since = time.monotonic()
-                await send({"type": "http.response.body", "body": hub.frame, "more_body": True})
+                await send(body_message(hub.frame))
                 subscriber.sending_since = 0.0
                 continue
             wakeup = await subscriber.wait()
