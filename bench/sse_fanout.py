@@ -61,6 +61,9 @@ def song(n: int) -> Song:
         "progressMs": 1000,
         "progressAt": int(time.time() * 1000),
         "playedAt": None,
+        "explicit": False,
+        "provider": "spotify",
+        "url": f"https://open.spotify.com/track/track{n:017d}",
     }
 
 

@@ -223,6 +223,7 @@ class Poller:
                 "interval": self.interval_s,
                 "tokenAuthorizedAt": record.authorized_at,
                 "demo": self.demo,
+                "pausedUntil": None,
             }
         )
 
@@ -363,6 +364,7 @@ class Poller:
                 "updatedAt": self.now_ms(),
                 "stale": stale,
                 "demo": self.demo,
+                "pausedUntil": None,
                 "song": new_song,
             }
 

@@ -27,6 +27,8 @@ def same_item(a: Song, b: Song) -> bool:
     """Identity of the thing played; local files have no id, so compare what is shown."""
     if a["type"] != b["type"] or a["source"] != b["source"]:
         return False
+    if a.get("provider", "spotify") != b.get("provider", "spotify"):
+        return False
     if a["id"] is not None or b["id"] is not None:
         same = a["id"] == b["id"]
     else:
@@ -55,11 +57,18 @@ def song_changed(previous: Song | None, new: Song | None) -> bool:
 
 
 def should_publish(
-    previous: Document | None, song: Song | None, *, stale: bool, demo: bool
+    previous: Document | None,
+    song: Song | None,
+    *,
+    stale: bool,
+    demo: bool,
+    paused_until: int | None = None,
 ) -> bool:
     """The contract's definition of a change, against the last published document."""
     if previous is None:
         return True
     if previous["stale"] != stale or previous["demo"] != demo:
+        return True
+    if previous.get("pausedUntil") != paused_until:
         return True
     return song_changed(previous["song"], song)

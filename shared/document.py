@@ -7,6 +7,7 @@ from typing import Literal, TypedDict
 
 SongSource = Literal["current", "recent"]
 SongType = Literal["track", "episode"]
+Provider = Literal["spotify", "lastfm", "listenbrainz"]
 
 
 class Image(TypedDict):
@@ -31,6 +32,9 @@ class Song(TypedDict):
     progressMs: int | None
     progressAt: int | None
     playedAt: str | None
+    explicit: bool | None
+    provider: Provider
+    url: str | None
 
 
 class Document(TypedDict):
@@ -38,12 +42,20 @@ class Document(TypedDict):
     updatedAt: int
     stale: bool
     demo: bool
+    pausedUntil: int | None
     song: Song | None
 
 
 def empty_document(demo: bool = False) -> Document:
     """What readers get before the poller ever published: nothing known, not trusted."""
-    return {"version": 0, "updatedAt": 0, "stale": True, "demo": demo, "song": None}
+    return {
+        "version": 0,
+        "updatedAt": 0,
+        "stale": True,
+        "demo": demo,
+        "pausedUntil": None,
+        "song": None,
+    }
 
 
 def encode(document: Document) -> bytes:

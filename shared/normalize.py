@@ -87,7 +87,11 @@ def _song_from_item(item: object) -> Song | None:
         "progressMs": None,
         "progressAt": None,
         "playedAt": None,
+        "explicit": obj["explicit"] if isinstance(obj.get("explicit"), bool) else None,
+        "provider": "spotify",
+        "url": None,
     }
+    song["url"] = song["spotifyUrl"]
     return song
 
 

@@ -147,6 +147,7 @@ class Store:
                 "updatedAt": now_ms,
                 "stale": stale,
                 "demo": demo,
+                "pausedUntil": None,
                 "song": song,
             }
 

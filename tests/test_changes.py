@@ -19,7 +19,14 @@ def song_at(progress: int, at: int, *, playing: bool = True, id: str = "a") -> S
 
 
 def doc(song: Song | None, *, stale: bool = False, demo: bool = False) -> Document:
-    return {"version": 1, "updatedAt": T0, "stale": stale, "demo": demo, "song": song}
+    return {
+        "version": 1,
+        "updatedAt": T0,
+        "stale": stale,
+        "demo": demo,
+        "pausedUntil": None,
+        "song": song,
+    }
 
 
 def test_the_first_result_is_always_published() -> None:
@@ -96,3 +103,22 @@ def test_local_files_without_ids_are_told_apart_by_what_is_shown() -> None:
     a = normalize_current(currently_playing(track(id=None, is_local=True, name="a.mp3")), T0)
     b = normalize_current(currently_playing(track(id=None, is_local=True, name="b.mp3")), T0)
     assert should_publish(doc(a), b, stale=False, demo=False)
+
+
+def test_setting_and_clearing_paused_until_are_changes() -> None:
+    song = song_at(10_000, T0)
+    paused = doc(song) | {"pausedUntil": T0 + 3_600_000}
+    assert should_publish(doc(song), song, stale=True, demo=False, paused_until=T0 + 1)
+    assert should_publish(paused, song, stale=True, demo=False, paused_until=None)  # type: ignore[arg-type]
+
+
+def test_the_same_pause_again_publishes_nothing() -> None:
+    song = song_at(10_000, T0)
+    paused = doc(song, stale=True) | {"pausedUntil": T0 + 3_600_000}
+    assert not should_publish(paused, song, stale=True, demo=False, paused_until=T0 + 3_600_000)  # type: ignore[arg-type]
+
+
+def test_the_same_title_from_another_provider_is_another_item() -> None:
+    song = song_at(10_000, T0)
+    other = song | {"provider": "lastfm"}
+    assert should_publish(doc(song), other, stale=False, demo=False)  # type: ignore[arg-type]

@@ -29,6 +29,9 @@ def test_a_playing_track_becomes_a_current_song_with_every_contract_field() -> N
         "progressMs": 61234,
         "progressAt": NOW,
         "playedAt": None,
+        "explicit": False,
+        "provider": "spotify",
+        "url": "https://open.spotify.com/track/4uLU6hMCjMI75M1A2tKUQC",
     }
 
 
@@ -135,3 +138,15 @@ def test_recently_played_gives_the_newest_entry_as_a_recent_song() -> None:
 
 def test_an_empty_history_gives_no_song() -> None:
     assert normalize_recent(recently_played()) is None
+
+
+def test_a_track_without_an_explicit_flag_says_unknown() -> None:
+    payload = currently_playing(track())
+    del payload["item"]["explicit"]
+    song = normalize_current(payload, NOW)
+    assert song is not None and song["explicit"] is None
+
+
+def test_a_local_file_has_no_url_at_the_provider() -> None:
+    song = normalize_current(currently_playing(track(is_local=True)), NOW)
+    assert song is not None and song["url"] is None and song["provider"] == "spotify"

@@ -37,7 +37,14 @@ async def test_now_playing_before_any_publish_is_the_empty_document(
 ) -> None:
     r = await client.get("/api/now-playing")
     assert r.status_code == 200 and r.headers["content-type"] == "application/json"
-    assert r.json() == {"version": 0, "updatedAt": 0, "stale": True, "demo": False, "song": None}
+    assert r.json() == {
+        "version": 0,
+        "updatedAt": 0,
+        "stale": True,
+        "demo": False,
+        "pausedUntil": None,
+        "song": None,
+    }
 
 
 async def test_now_playing_serves_the_hubs_document_byte_for_byte(

@@ -30,6 +30,7 @@ def document(version: int, name: str = "Track", **kw: Any) -> Document:
         "updatedAt": 1_763_900_000_000 + version,
         "stale": False,
         "demo": False,
+        "pausedUntil": None,
         "song": song(name, id=f"id{version}"),
     } | kw  # type: ignore[return-value]
 
