@@ -23,7 +23,12 @@ from apscheduler.triggers.date import DateTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
 from poller import policy
-from poller.spotify import (
+from poller.tokens import TokenManager
+from shared.changes import should_publish
+from shared.config import Settings
+from shared.document import Document, Song
+from shared.normalize import normalize_current, normalize_recent
+from shared.spotify import (
     InvalidClient,
     InvalidGrant,
     RateLimited,
@@ -31,11 +36,6 @@ from poller.spotify import (
     Transient,
     Unauthorized,
 )
-from poller.tokens import TokenManager
-from shared.changes import should_publish
-from shared.config import Settings
-from shared.document import Document, Song
-from shared.normalize import normalize_current, normalize_recent
 from shared.store import Store
 
 log = logging.getLogger("nowplaying.poller")
@@ -51,18 +51,6 @@ def token_days_left(authorized_at_ms: int | None, now_ms: int) -> float | None:
     if authorized_at_ms is None:
         return None
     return (authorized_at_ms + TOKEN_LIFETIME_DAYS * DAY_MS - now_ms) / DAY_MS
-
-
-def make_http_client(
-    timeout_s: float, transport: httpx.AsyncBaseTransport | None = None
-) -> httpx.AsyncClient:
-    """One client for every Spotify call: keep-alive connections, bounded waits."""
-    return httpx.AsyncClient(
-        timeout=httpx.Timeout(timeout_s, connect=min(3.0, timeout_s)),
-        limits=httpx.Limits(max_connections=4, max_keepalive_connections=2),
-        headers={"User-Agent": "nowplaying/0.1 (+self-hosted)"},
-        transport=transport,
-    )
 
 
 class Poller:

@@ -11,7 +11,7 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from poller.spotify import InvalidClient, InvalidGrant, SpotifyClient, SpotifyError
+from shared.spotify import InvalidClient, InvalidGrant, SpotifyClient, SpotifyError
 from shared.store import Store, fingerprint
 
 log = logging.getLogger("nowplaying.tokens")

@@ -19,9 +19,9 @@ from urllib.parse import parse_qsl, urlsplit
 
 import httpx
 
-from poller.spotify import InvalidClient, InvalidGrant, SpotifyError
 from shared import oauth
 from shared.config import ConfigError, Settings
+from shared.spotify import InvalidClient, InvalidGrant, SpotifyError, token_client
 from shared.store import Store, connect, fingerprint
 
 
@@ -156,8 +156,7 @@ async def run_auth(settings: Settings, *, open_browser: bool, timeout_s: float) 
         if not code:
             raise AuthFailed("the callback carried no code")
         try:
-            grant = await oauth.exchange_code(
-                oauth.token_client(http, settings.accounts_url),
+            grant = await token_client(http, settings.accounts_url).exchange_code(
                 settings.client_id,
                 settings.client_secret,
                 code,

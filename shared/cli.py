@@ -87,7 +87,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def poller_main(settings: Settings) -> int:
     """`nowplaying poller`: needs credentials (a refresh token may arrive later via /login)."""
-    from poller.service import make_http_client, run_poller
+    from poller.service import run_poller
+    from shared.spotify import make_http_client
     from shared.store import Store, connect
 
     if not settings.access_token:

@@ -1,8 +1,8 @@
 """The pieces of Spotify's authorization-code flow both setup paths share.
 
-Pure apart from `exchange_code` (one POST): validating the redirect URI against
-Spotify's 2025 rules, PKCE, the authorize URL, and the state that binds a callback to
-the request that started it.
+Pure: validating the redirect URI against Spotify's 2025 rules, PKCE, the authorize URL,
+and the state that binds a callback to the request that started it. The code exchange
+itself (one POST) is `shared.spotify.SpotifyClient.exchange_code`.
 """
 
 from __future__ import annotations
@@ -12,10 +12,6 @@ import hashlib
 import ipaddress
 import secrets
 from urllib.parse import urlencode, urlsplit
-
-import httpx
-
-from poller.spotify import SpotifyClient, TokenGrant, basic_auth
 
 SCOPES = "user-read-currently-playing user-read-recently-played"
 STATE_TTL_S = 600
@@ -73,32 +69,3 @@ def authorize_url(
         }
     )
     return f"{accounts_url}/authorize?{query}"
-
-
-async def exchange_code(
-    spotify: SpotifyClient,
-    client_id: str,
-    client_secret: str,
-    code: str,
-    redirect_uri: str,
-    verifier: str,
-) -> TokenGrant:
-    """Trade the code for tokens: client secret in Basic auth, PKCE verifier on top."""
-    request = spotify.http.build_request(
-        "POST",
-        f"{spotify.accounts_url}/api/token",
-        data={
-            "grant_type": "authorization_code",
-            "code": code,
-            "redirect_uri": redirect_uri,
-            "code_verifier": verifier,
-        },
-        headers={"Authorization": basic_auth(client_id, client_secret)},
-    )
-    return await spotify.token_request(request)
-
-
-def token_client(http: httpx.AsyncClient, accounts_url: str) -> SpotifyClient:
-    import time
-
-    return SpotifyClient(http=http, accounts_url=accounts_url, api_url="", clock=time.time)

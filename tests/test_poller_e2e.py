@@ -13,8 +13,9 @@ from collections.abc import AsyncIterator
 
 import pytest
 
-from poller.service import Poller, make_http_client
+from poller.service import Poller
 from shared.simulator.app import SimState, build_app, new_state
+from shared.spotify import make_http_client
 from shared.store import Store, connect
 from tests.conftest import RedisServer, serve, sim_settings
 

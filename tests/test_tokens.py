@@ -5,7 +5,6 @@ from __future__ import annotations
 import httpx
 import pytest
 
-from poller.spotify import InvalidClient, InvalidGrant, SpotifyClient
 from poller.tokens import TokenManager
 from shared.simulator.app import (
     DEFAULT_CLIENT_ID,
@@ -13,6 +12,7 @@ from shared.simulator.app import (
     DEFAULT_REFRESH_TOKEN,
     SimState,
 )
+from shared.spotify import InvalidClient, InvalidGrant, SpotifyClient
 from shared.store import Store
 from tests.conftest import ManualClock
 

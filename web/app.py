@@ -27,10 +27,10 @@ from starlette.routing import BaseRoute, Route
 from starlette.types import ASGIApp
 
 from poller.service import Poller, token_days_left
-from poller.spotify import InvalidClient, InvalidGrant, SpotifyError
 from shared import oauth
 from shared.config import Settings
 from shared.logs import RedactingFilter
+from shared.spotify import InvalidClient, InvalidGrant, SpotifyError, token_client
 from shared.store import Store, fingerprint
 from web.art import ArtCache
 from web.cors import Cors
@@ -239,8 +239,7 @@ def build_app(runtime: WebRuntime, extra_routes: list[BaseRoute] | None = None) 
         if not code or not settings.client_id or not settings.client_secret:
             return _page("Missing code", "<p>The callback carried no code.</p>", 400)
         try:
-            grant = await oauth.exchange_code(
-                oauth.token_client(runtime.http, settings.accounts_url),
+            grant = await token_client(runtime.http, settings.accounts_url).exchange_code(
                 settings.client_id,
                 settings.client_secret,
                 code,

@@ -9,9 +9,10 @@ import httpx
 import uvicorn
 from starlette.routing import BaseRoute, Mount
 
-from poller.service import Poller, make_http_client
+from poller.service import Poller
 from shared.config import Settings
 from shared.simulator import app as sim
+from shared.spotify import make_http_client
 from shared.store import Store, connect
 from web.app import WebRuntime, build_app
 

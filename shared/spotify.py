@@ -1,13 +1,16 @@
-"""HTTP calls to Spotify's accounts service and Web API, and nothing else.
+"""Every HTTP call to Spotify's accounts service and Web API, and nothing else.
 
-Every failure becomes one of a few exceptions the poller acts on; a 429 closes the gate
-for every endpoint until Retry-After has passed, and a closed gate makes no call at all.
+Both sides use it: the poller for the token refresh and the Web API, the setup flows
+(`nowplaying auth`, /callback) for the code exchange. Every failure becomes one of a few
+exceptions the caller acts on; a 429 closes the gate for every endpoint until Retry-After
+has passed, and a closed gate makes no call at all.
 """
 
 from __future__ import annotations
 
 import base64
 import json
+import time
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -66,6 +69,18 @@ def parse_retry_after(value: str | None) -> float:
     return seconds if 0 <= seconds < 86400 else DEFAULT_RETRY_AFTER_S
 
 
+def make_http_client(
+    timeout_s: float, transport: httpx.AsyncBaseTransport | None = None
+) -> httpx.AsyncClient:
+    """One client for every Spotify call: keep-alive connections, bounded waits."""
+    return httpx.AsyncClient(
+        timeout=httpx.Timeout(timeout_s, connect=min(3.0, timeout_s)),
+        limits=httpx.Limits(max_connections=4, max_keepalive_connections=2),
+        headers={"User-Agent": "nowplaying/0.1 (+self-hosted)"},
+        transport=transport,
+    )
+
+
 @dataclass
 class SpotifyClient:
     """One httpx client (connection reuse, timeouts) shared by every call of a poller."""
@@ -115,6 +130,23 @@ class SpotifyClient:
             "POST",
             f"{self.accounts_url}/api/token",
             data={"grant_type": "refresh_token", "refresh_token": refresh_token},
+            headers={"Authorization": basic_auth(client_id, client_secret)},
+        )
+        return await self.token_request(request)
+
+    async def exchange_code(
+        self, client_id: str, client_secret: str, code: str, redirect_uri: str, verifier: str
+    ) -> TokenGrant:
+        """Trade an authorization code for tokens: client secret in Basic auth, PKCE on top."""
+        request = self.http.build_request(
+            "POST",
+            f"{self.accounts_url}/api/token",
+            data={
+                "grant_type": "authorization_code",
+                "code": code,
+                "redirect_uri": redirect_uri,
+                "code_verifier": verifier,
+            },
             headers={"Authorization": basic_auth(client_id, client_secret)},
         )
         return await self.token_request(request)
@@ -174,3 +206,8 @@ class SpotifyClient:
         """Counts since the last take, for the stats the web app exports."""
         taken, self.calls = self.calls, Counter()
         return taken
+
+
+def token_client(http: httpx.AsyncClient, accounts_url: str) -> SpotifyClient:
+    """A client for the accounts service alone (the setup flows use no Web API)."""
+    return SpotifyClient(http=http, accounts_url=accounts_url, api_url="", clock=time.time)
