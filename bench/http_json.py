@@ -22,6 +22,7 @@ import redis.asyncio as redis
 
 from bench.procs import Proc, free_port, median, python, redis_server, wait_http
 from bench.sse_fanout import song
+from shared.heartbeat import new_heartbeat
 from shared.store import Store
 
 CONNECTIONS = 50
@@ -48,7 +49,7 @@ async def seed(url: str, prefix: str) -> None:
     store = Store(redis.from_url(url), prefix)
     await store.publish(song(1), stale=False, demo=False, now_ms=int(time.time() * 1000))
     # A fresh heartbeat, so that the web's watchdog leaves the document alone.
-    await store.write_heartbeat({"at": int(time.time() * 1000) + 3_600_000, "state": "bench"})
+    await store.write_heartbeat(new_heartbeat(int(time.time() * 1000) + 3_600_000, "bench"))
     await store.close()
 
 

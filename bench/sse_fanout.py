@@ -29,6 +29,7 @@ from bench.procs import (
 )
 from bench.sse_client import open_crowd, wait_delivered
 from shared.document import Song
+from shared.heartbeat import new_heartbeat
 from shared.store import Store
 
 SERVERS = {
@@ -83,7 +84,7 @@ class FanoutResult:
 async def keep_heartbeat(store: Store) -> None:
     """Stand in for a live poller, so the web's watchdog never marks the data stale."""
     while True:
-        await store.write_heartbeat({"at": int(time.time() * 1000), "state": "bench"})
+        await store.write_heartbeat(new_heartbeat(int(time.time() * 1000), "bench"))
         await asyncio.sleep(2)
 
 

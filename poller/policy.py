@@ -6,6 +6,7 @@ import random
 
 from shared.changes import expected_progress
 from shared.document import Song
+from shared.heartbeat import stale_window_s
 
 IDLE_AFTER_MS = 10 * 60 * 1000
 END_OF_TRACK_SLACK_S = 0.4
@@ -44,4 +45,4 @@ def backoff_delay(failures: int, poll_s: float, rng: random.Random) -> float:
 
 def stale_window_ms(interval_s: float) -> int:
     """No successful poll for 3 intervals (at least 15 s): the data is no longer trusted."""
-    return int(max(3 * interval_s, 15.0) * 1000)
+    return int(stale_window_s(interval_s) * 1000)

@@ -27,6 +27,7 @@ from poller.tokens import TokenManager
 from shared.changes import should_publish
 from shared.config import Settings
 from shared.document import Document, Song
+from shared.heartbeat import DAY_MS, TOKEN_WARN_DAYS, token_days_left
 from shared.normalize import normalize_current, normalize_recent
 from shared.spotify import (
     InvalidClient,
@@ -41,16 +42,6 @@ from shared.store import Store
 log = logging.getLogger("nowplaying.poller")
 
 LEADER_TTL_MS = 10_000
-TOKEN_LIFETIME_DAYS = 182
-TOKEN_WARN_DAYS = 14
-DAY_MS = 86_400_000
-
-
-def token_days_left(authorized_at_ms: int | None, now_ms: int) -> float | None:
-    """Days until a refresh token authorized at `authorized_at_ms` expires (six months)."""
-    if authorized_at_ms is None:
-        return None
-    return (authorized_at_ms + TOKEN_LIFETIME_DAYS * DAY_MS - now_ms) / DAY_MS
 
 
 class Poller:

@@ -14,6 +14,8 @@ from urllib.parse import urlsplit
 
 from dotenv import dotenv_values
 
+from shared.heartbeat import stale_window_s
+
 DEFAULT_REDIRECT_URI = "http://127.0.0.1:8000/callback"
 DEFAULT_ACCOUNTS_URL = "https://accounts.spotify.com"
 DEFAULT_API_URL = "https://api.spotify.com/v1"
@@ -56,8 +58,8 @@ class Settings:
 
     @property
     def stale_after_s(self) -> float:
-        """The contract's freshness window: 3 poll intervals, at least 15 s."""
-        return max(3 * self.poll_interval, 15.0)
+        """How old the poller's heartbeat may be (the contract's freshness window)."""
+        return stale_window_s(self.poll_interval)
 
     def secrets(self) -> list[str]:
         """Values that must never reach a response or a log line."""

@@ -16,6 +16,7 @@ import redis.asyncio as aioredis
 from redis.exceptions import WatchError
 
 from shared.document import Document, Song, decode, encode
+from shared.heartbeat import Heartbeat, decode_heartbeat, encode_heartbeat
 
 Redis = aioredis.Redis
 
@@ -209,16 +210,12 @@ class Store:
 
     # -- the poller's liveness and leadership ---------------------------------------------
 
-    async def write_heartbeat(self, status: Mapping[str, Any]) -> None:
-        await self.redis.set(self.keys.heartbeat, json.dumps(dict(status)), ex=86400)
+    async def write_heartbeat(self, beat: Heartbeat) -> None:
+        await self.redis.set(self.keys.heartbeat, encode_heartbeat(beat), ex=86400)
 
-    async def heartbeat(self) -> dict[str, Any] | None:
-        raw = await self.redis.get(self.keys.heartbeat)
-        try:
-            value = json.loads(raw) if raw else None
-        except ValueError:
-            return None
-        return value if isinstance(value, dict) else None
+    async def heartbeat(self) -> Heartbeat | None:
+        """The leader's last heartbeat; None when there is none or it is unreadable."""
+        return decode_heartbeat(await self.redis.get(self.keys.heartbeat))
 
     async def acquire_leadership(self, owner: str, ttl_ms: int) -> bool:
         """Take the lock if free, or extend it if already ours."""

@@ -15,7 +15,6 @@ import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 import httpx
 from starlette.applications import Starlette
@@ -26,9 +25,10 @@ from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Re
 from starlette.routing import BaseRoute, Route
 from starlette.types import ASGIApp
 
-from poller.service import Poller, token_days_left
+from poller.service import Poller
 from shared import oauth
 from shared.config import Settings
+from shared.heartbeat import token_days_left
 from shared.logs import RedactingFilter
 from shared.spotify import InvalidClient, InvalidGrant, SpotifyError, token_client
 from shared.store import Store, fingerprint
@@ -38,6 +38,7 @@ from web.follower import follow, watch_poller
 from web.hot import HotRoutes, NowPlayingEndpoint
 from web.hub import Hub
 from web.metrics import Metrics, RequestCounter
+from web.readiness import readiness
 from web.sse import StreamEndpoint
 from web.svg import render_card
 
@@ -141,41 +142,22 @@ def build_app(runtime: WebRuntime, extra_routes: list[BaseRoute] | None = None) 
         return JSONResponse({"status": "ok"}, headers={"Cache-Control": "no-store"})
 
     async def readyz(request: Request) -> Response:
-        report: dict[str, Any] = {"redis": "ok", "poller": "ok", "auth": "ok"}
-        ready = True
-        beat = None
+        redis_error, beat = None, None
         try:
             async with asyncio.timeout(1.5):
                 await store.ping()
                 beat = await store.heartbeat()
         except Exception as exc:
-            report["redis"] = f"unreachable ({type(exc).__name__})"
-            ready = False
-        now = int(time.time() * 1000)
-        if report["redis"] == "ok":
-            age = (now - int(beat["at"])) / 1000 if beat and "at" in beat else None
-            if age is None:
-                report["poller"] = "no heartbeat: is the poller running?"
-                ready = False
-            elif age > settings.stale_after_s:
-                report["poller"] = f"heartbeat {age:.0f} s old: the poller is down or stuck"
-                ready = False
-            else:
-                report["pollerState"] = beat.get("state") if beat else None
-        if beat:
-            days = token_days_left(beat.get("tokenAuthorizedAt"), now)
-            report["tokenDaysLeft"] = None if days is None else round(days, 1)
-            if beat.get("authError"):
-                report["auth"] = "error"
-                report["action"] = (
-                    "Spotify refused the refresh token (revoked or expired after six months). "
-                    "Reconnect: run `nowplaying auth`, or open /login?token=<ADMIN_TOKEN>."
-                )
-            elif days is not None and days <= 14:
-                report["action"] = f"The refresh token expires in {days:.0f} days: reconnect soon."
+            redis_error = type(exc).__name__
+        status, report = readiness(
+            redis_error=redis_error,
+            beat=beat,
+            now_ms=int(time.time() * 1000),
+            stale_after_s=settings.stale_after_s,
+        )
         report["stale"] = hub.document["stale"]
         report["subscribed"] = hub.redis_ok
-        return JSONResponse(report, 200 if ready else 503, headers={"Cache-Control": "no-store"})
+        return JSONResponse(report, status, headers={"Cache-Control": "no-store"})
 
     async def metrics(request: Request) -> Response:
         stats: dict[str, int] = {}
@@ -185,7 +167,7 @@ def build_app(runtime: WebRuntime, extra_routes: list[BaseRoute] | None = None) 
                 stats = await store.stats()
                 beat = await store.heartbeat()
                 if beat:
-                    days = token_days_left(beat.get("tokenAuthorizedAt"), int(time.time() * 1000))
+                    days = token_days_left(beat["tokenAuthorizedAt"], int(time.time() * 1000))
         body = runtime.metrics.render(stats, days)
         return Response(body, media_type="text/plain; version=0.0.4; charset=utf-8")
 

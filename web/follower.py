@@ -15,6 +15,7 @@ import time
 from typing import Any
 
 from shared.document import Document
+from shared.heartbeat import is_fresh
 from shared.store import Store
 from web.hub import Hub
 
@@ -79,8 +80,7 @@ async def watch_poller(store: Store, hub: Hub, stale_after_s: float, demo: bool)
             async with asyncio.timeout(2.0):
                 beat = await store.heartbeat()
             last_reached = time.monotonic()
-            age_ms = int(time.time() * 1000) - int(beat["at"]) if beat else None
-            if age_ms is not None and age_ms <= stale_after_s * 1000:
+            if is_fresh(beat, int(time.time() * 1000), stale_after_s):
                 continue
 
             def mark(stored: Document | None, floor: int = hub.version) -> Document | None:

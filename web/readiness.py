@@ -1,0 +1,46 @@
+"""Is this instance ready to serve live data? The decision behind /readyz, pure.
+
+The handler (web/health.py) does the I/O (a Redis ping and the heartbeat read, bounded
+in time) and passes what it saw; this function only decides. Keys of the report are the
+contract's: a monitoring setup greps them.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from shared.heartbeat import TOKEN_WARN_DAYS, Heartbeat, age_s, is_fresh, token_days_left
+
+REAUTH_ACTION = (
+    "Spotify refused the refresh token (revoked or expired after six months). "
+    "Reconnect: run `nowplaying auth`, or open /login?token=<ADMIN_TOKEN>."
+)
+
+
+def readiness(
+    *, redis_error: str | None, beat: Heartbeat | None, now_ms: int, stale_after_s: float
+) -> tuple[int, dict[str, Any]]:
+    """200 when Redis answers and the heartbeat is fresh, else 503; and the report that
+    says which part is wrong. `redis_error` is None when Redis answered, else its kind."""
+    report: dict[str, Any] = {"redis": "ok", "poller": "ok", "auth": "ok"}
+    ready = True
+    if redis_error is not None:
+        report["redis"] = f"unreachable ({redis_error})"
+        ready = False
+    elif beat is None:
+        report["poller"] = "no heartbeat: is the poller running?"
+        ready = False
+    elif not is_fresh(beat, now_ms, stale_after_s):
+        report["poller"] = f"heartbeat {age_s(beat, now_ms):.0f} s old: the poller is down or stuck"
+        ready = False
+    else:
+        report["pollerState"] = beat["state"]
+    if beat is not None:
+        days = token_days_left(beat["tokenAuthorizedAt"], now_ms)
+        report["tokenDaysLeft"] = None if days is None else round(days, 1)
+        if beat["authError"]:
+            report["auth"] = "error"
+            report["action"] = REAUTH_ACTION
+        elif days is not None and days <= TOKEN_WARN_DAYS:
+            report["action"] = f"The refresh token expires in {days:.0f} days: reconnect soon."
+    return (200 if ready else 503), report
