@@ -10,6 +10,7 @@ COPY pyproject.toml README.md ./
 COPY shared ./shared
 COPY poller ./poller
 COPY web ./web
+COPY nowplaying ./nowplaying
 RUN pip install .
 
 USER nowplaying

@@ -15,7 +15,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from web.server import _config
+from web.server import uvicorn_config
 
 
 def build_app(body: bytes) -> Starlette:
@@ -34,7 +34,7 @@ def main() -> None:
     parser.add_argument("--body-file", type=Path, required=True)
     args = parser.parse_args()
     app = build_app(args.body_file.read_bytes())
-    uvicorn.Server(_config(app, "127.0.0.1", args.port)).run()
+    uvicorn.Server(uvicorn_config(app, "127.0.0.1", args.port)).run()
 
 
 if __name__ == "__main__":

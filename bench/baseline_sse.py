@@ -22,7 +22,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from web.server import _config
+from web.server import uvicorn_config
 
 
 def build_app(url: str, prefix: str) -> Starlette:
@@ -79,7 +79,7 @@ def main() -> None:
     parser.add_argument("--port", type=int, required=True)
     args = parser.parse_args()
     app = build_app(os.environ["REDIS_URL"], os.environ.get("REDIS_PREFIX", "nowplaying"))
-    uvicorn.Server(_config(app, "127.0.0.1", args.port)).run()
+    uvicorn.Server(uvicorn_config(app, "127.0.0.1", args.port)).run()
 
 
 if __name__ == "__main__":

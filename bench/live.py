@@ -59,7 +59,7 @@ async def stack(poll_interval: float = POLL_INTERVAL) -> AsyncIterator[Stack]:
     with redis_server() as redis_url:
         sim_port, web_port = free_port(), free_port()
         sim_url = f"http://127.0.0.1:{sim_port}"
-        sim = python("simulator", ["-m", "shared.cli", "simulator", "--port", str(sim_port)])
+        sim = python("simulator", ["-m", "nowplaying.cli", "simulator", "--port", str(sim_port)])
         procs = [sim]
         try:
             async with httpx.AsyncClient(timeout=5) as http:
@@ -169,7 +169,7 @@ async def run_start(runs: int) -> tuple[list[float], list[int]]:
         for _ in range(runs):
             port = free_port()
             started = time.monotonic()
-            proc = python("run", ["-m", "shared.cli", "run", "--port", str(port)])
+            proc = python("run", ["-m", "nowplaying.cli", "run", "--port", str(port)])
             try:
                 while True:
                     if proc.process.poll() is not None or time.monotonic() - started > 30:

@@ -2,6 +2,6 @@
 
 import sys
 
-from shared.cli import main
+from nowplaying.cli import main
 
 sys.exit(main(["poller", *sys.argv[1:]]))

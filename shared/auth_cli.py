@@ -180,14 +180,7 @@ async def run_auth(settings: Settings, *, open_browser: bool, timeout_s: float) 
 
 
 def auth_main(settings: Settings, *, open_browser: bool, timeout_s: float) -> int:
-    for name, value in (
-        ("SPOTIFY_CLIENT_ID", settings.client_id),
-        ("SPOTIFY_CLIENT_SECRET", settings.client_secret),
-    ):
-        if not value:
-            raise ConfigError(
-                name, "required: copy it from your app on the Spotify developer dashboard"
-            )
+    settings.require_client("required: copy it from your app on the Spotify developer dashboard")
     problem = oauth.redirect_uri_problem(settings.redirect_uri)
     if problem:
         raise ConfigError("SPOTIFY_REDIRECT_URI", problem)

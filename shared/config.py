@@ -61,6 +61,26 @@ class Settings:
         """How old the poller's heartbeat may be (the contract's freshness window)."""
         return stale_window_s(self.poll_interval)
 
+    @property
+    def poll_timeout_s(self) -> float:
+        """How long one poll may take: shorter than the interval, so a hanging poll never
+        overlaps the next one; also the Spotify HTTP client's timeout."""
+        return max(0.5, min(10.0, self.poll_interval * 0.8))
+
+    def missing_client(self) -> str | None:
+        """The first of the Spotify app's two credentials that is unset, by variable name."""
+        if not self.client_id:
+            return "SPOTIFY_CLIENT_ID"
+        if not self.client_secret:
+            return "SPOTIFY_CLIENT_SECRET"
+        return None
+
+    def require_client(self, problem: str) -> None:
+        """Raise ConfigError naming the missing credential, with `problem` as the reason."""
+        missing = self.missing_client()
+        if missing:
+            raise ConfigError(missing, problem)
+
     def secrets(self) -> list[str]:
         """Values that must never reach a response or a log line."""
         values = [self.client_secret, self.refresh_token, self.access_token, self.admin_token]

@@ -13,12 +13,12 @@ from starlette.applications import Starlette
 from starlette.responses import HTMLResponse
 from starlette.routing import Route
 
+from nowplaying.run import demo_poller
 from shared.config import Settings
 from shared.store import Store
 from tests.conftest import need, serve
 from tests.webutil import publish
 from web.app import WebRuntime, build_app
-from web.server import demo_poller
 
 pytestmark = pytest.mark.browser
 SHOTS = Path(__file__).resolve().parent.parent / "docs" / "img"
@@ -103,7 +103,7 @@ async def test_screenshots_for_the_readme(browser: object, fake_store: Store) ->
         pytest.skip("screenshots disabled")
     settings = Settings(redis_prefix=fake_store.keys.prefix)
     poller, mount = demo_poller(settings, fake_store, "http://127.0.0.1")
-    runtime = WebRuntime(settings, fake_store, demo=True, poller=poller)
+    runtime = WebRuntime(settings, fake_store, demo=True, services=[poller])
     async with serve(build_app(runtime, [mount])) as base:
         sim_app = mount.app
         # The simulator serves the art; tell it the address it got.

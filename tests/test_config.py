@@ -79,7 +79,7 @@ def test_the_command_exits_2_with_one_line_naming_the_variable(
     env = {k: v for k, v in os.environ.items() if not k.startswith(("SPOTIFY_", "REDIS_"))}
     env[name] = value
     done = subprocess.run(
-        [sys.executable, "-m", "shared.cli", *command],
+        [sys.executable, "-m", "nowplaying.cli", *command],
         env=env,
         cwd=tmp_path,
         capture_output=True,

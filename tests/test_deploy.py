@@ -99,7 +99,7 @@ def test_nowplaying_run_answers_with_a_demo_song_within_60_seconds(tmp_path: Pat
     port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith(("SPOTIFY_", "REDIS_"))}
     process = subprocess.Popen(
-        [sys.executable, "-m", "shared.cli", "run", "--port", str(port)],
+        [sys.executable, "-m", "nowplaying.cli", "run", "--port", str(port)],
         cwd=tmp_path,
         env=env | {"PYTHONPATH": str(ROOT)},
         stdout=subprocess.PIPE,

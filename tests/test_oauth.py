@@ -178,7 +178,7 @@ async def run_auth_cli(
     process = await asyncio.create_subprocess_exec(
         sys.executable,
         "-m",
-        "shared.cli",
+        "nowplaying.cli",
         "auth",
         "--no-browser",
         "--timeout",

@@ -13,10 +13,8 @@ import html
 import logging
 import time
 from collections.abc import AsyncIterator
-from dataclasses import dataclass, field
 from pathlib import Path
 
-import httpx
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.middleware.cors import CORSMiddleware
@@ -25,74 +23,22 @@ from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Re
 from starlette.routing import BaseRoute, Route
 from starlette.types import ASGIApp
 
-from poller.service import Poller
 from shared import oauth
-from shared.config import Settings
 from shared.heartbeat import token_days_left
 from shared.logs import RedactingFilter
 from shared.spotify import InvalidClient, InvalidGrant, SpotifyError, token_client
-from shared.store import Store, fingerprint
-from web.art import ArtCache
+from shared.store import fingerprint
 from web.cors import Cors
-from web.follower import follow, watch_poller
 from web.hot import HotRoutes, NowPlayingEndpoint
-from web.hub import Hub
-from web.metrics import Metrics, RequestCounter
+from web.metrics import RequestCounter
 from web.readiness import readiness
+from web.runtime import WebRuntime
 from web.sse import StreamEndpoint
 from web.svg import render_card
 
 log = logging.getLogger("nowplaying.web")
 STATIC = Path(__file__).parent / "static"
 NO_CACHE = {"Cache-Control": "no-cache"}
-
-
-@dataclass
-class WebRuntime:
-    """Everything one web process owns: the only mutable state of the process."""
-
-    settings: Settings
-    store: Store
-    demo: bool = False
-    poller: Poller | None = None
-    hub: Hub = field(init=False)
-    metrics: Metrics = field(init=False)
-    http: httpx.AsyncClient = field(init=False)
-    art: ArtCache = field(init=False)
-    tasks: list[asyncio.Task[None]] = field(default_factory=list)
-
-    def __post_init__(self) -> None:
-        self.hub = Hub(demo=self.demo)
-        self.metrics = Metrics(self.hub)
-        self.http = httpx.AsyncClient(timeout=httpx.Timeout(3.0), follow_redirects=True)
-        self.art = ArtCache(self.http)
-
-    async def start(self) -> None:
-        raw = None
-        with contextlib.suppress(Exception):
-            raw = await asyncio.wait_for(self.store.current_raw(), 2)
-        if raw:
-            self.hub.update(raw)
-        self.tasks = [
-            asyncio.create_task(follow(self.store, self.hub)),
-            asyncio.create_task(
-                watch_poller(self.store, self.hub, self.settings.stale_after_s, self.demo)
-            ),
-            asyncio.create_task(self.hub.run_timers(self.settings.sse_ping_interval)),
-        ]
-        if self.poller is not None:
-            await self.poller.start()
-
-    async def stop(self) -> None:
-        self.hub.close()
-        if self.poller is not None:
-            await self.poller.stop()
-        for task in self.tasks:
-            task.cancel()
-        for task in self.tasks:
-            with contextlib.suppress(BaseException):
-                await task
-        await self.http.aclose()
 
 
 def _page(title: str, body: str, status: int) -> HTMLResponse:

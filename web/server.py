@@ -1,20 +1,15 @@
-"""Running the web app on uvicorn: `nowplaying web`, and `nowplaying run` (web + poller)."""
+"""Running the web app on uvicorn: `nowplaying web` (and the server `nowplaying run` uses)."""
 
 from __future__ import annotations
 
-import dataclasses
 from types import FrameType
 
-import httpx
 import uvicorn
-from starlette.routing import BaseRoute, Mount
 
-from poller.service import Poller
 from shared.config import Settings
-from shared.simulator import app as sim
-from shared.spotify import make_http_client
 from shared.store import Store, connect
-from web.app import WebRuntime, build_app
+from web.app import build_app
+from web.runtime import WebRuntime
 
 
 class Server(uvicorn.Server):
@@ -35,7 +30,7 @@ class Server(uvicorn.Server):
         super().handle_exit(sig, frame)
 
 
-def _config(app: object, host: str, port: int) -> uvicorn.Config:
+def uvicorn_config(app: object, host: str, port: int) -> uvicorn.Config:
     return uvicorn.Config(
         app,  # type: ignore[arg-type]
         host=host,
@@ -48,7 +43,7 @@ def _config(app: object, host: str, port: int) -> uvicorn.Config:
     )
 
 
-def _public(host: str, port: int) -> str:
+def public_url(host: str, port: int) -> str:
     shown = "127.0.0.1" if host in ("0.0.0.0", "::", "") else host
     return f"http://{f'[{shown}]' if ':' in shown else shown}:{port}"
 
@@ -56,51 +51,7 @@ def _public(host: str, port: int) -> str:
 def serve_web(settings: Settings, host: str, port: int) -> int:
     store = Store(connect(settings.redis_url), settings.redis_prefix)
     runtime = WebRuntime(settings, store)
-    server = Server(_config(build_app(runtime), host, port), runtime)
-    print(f"nowplaying web on {_public(host, port)}/", flush=True)
-    server.run()
-    return 0
-
-
-def demo_poller(settings: Settings, store: Store, public: str) -> tuple[Poller, Mount]:
-    """The simulated Spotify mounted in-process, and a poller wired to it without sockets."""
-    state = sim.new_state(f"{public}/sim")
-    sim_app = sim.build_app(state)
-    demo_settings = dataclasses.replace(
-        settings,
-        client_id=sim.DEFAULT_CLIENT_ID,
-        client_secret=sim.DEFAULT_CLIENT_SECRET,
-        refresh_token=sim.DEFAULT_REFRESH_TOKEN,
-        access_token=None,
-        accounts_url="http://simulator",
-        api_url="http://simulator/v1",
-    )
-    http = make_http_client(2.0, transport=httpx.ASGITransport(app=sim_app))
-    return Poller(demo_settings, store, http, demo=True), Mount("/sim", app=sim_app)
-
-
-def serve_all(settings: Settings, host: str, port: int) -> int:
-    """Web app and poller in one process; embedded store and demo player by default."""
-    store = Store(connect(settings.redis_url), settings.redis_prefix)
-    public = _public(host, port)
-    demo = not settings.has_credentials
-    extra: list[BaseRoute] = []
-    if demo:
-        poller, mount = demo_poller(settings, store, public)
-        extra.append(mount)
-    else:
-        timeout = max(0.5, min(10.0, settings.poll_interval * 0.8))
-        poller = Poller(settings, store, make_http_client(timeout), demo=False)
-    runtime = WebRuntime(settings, store, demo=demo, poller=poller)
-    server = Server(_config(build_app(runtime, extra), host, port), runtime)
-    store_text = "Redis" if settings.redis_url else "embedded store (no Redis)"
-    mode = "demo: simulated Spotify player" if demo else "Spotify account"
-    print(f"nowplaying on {public}/  ({mode}, {store_text})", flush=True)
-    if demo:
-        print(
-            "  No Spotify credentials: showing a simulated player. To connect your account,"
-            " see README 'Connect your Spotify account'.",
-            flush=True,
-        )
+    server = Server(uvicorn_config(build_app(runtime), host, port), runtime)
+    print(f"nowplaying web on {public_url(host, port)}/", flush=True)
     server.run()
     return 0

@@ -173,7 +173,7 @@ def test_bad_configuration_exits_2_with_one_line_naming_the_variable(
     env = {k: v for k, v in os.environ.items() if not k.startswith(("SPOTIFY_", "REDIS_"))}
     env |= {variable: value, "SPOTIFY_CLIENT_ID": "id", "SPOTIFY_CLIENT_SECRET": "secret-xyz1"}
     done = subprocess.run(
-        [sys.executable, "-m", "shared.cli", command],
+        [sys.executable, "-m", "nowplaying.cli", command],
         env=env,
         capture_output=True,
         text=True,

@@ -6,12 +6,11 @@ Configuration errors exit with status 2 and one line that names the variable.
 from __future__ import annotations
 
 import argparse
-import asyncio
 import logging
 import sys
 from collections.abc import Sequence
 
-from shared.config import ConfigError, Settings, load_settings
+from shared.config import ConfigError, load_settings
 from shared.logs import setup_logging
 
 log = logging.getLogger("nowplaying")
@@ -61,13 +60,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     port = getattr(args, "port", None) or settings.port
     try:
         if args.command == "poller":
+            from nowplaying.run import poller_main
+
             return poller_main(settings)
         if args.command == "web":
             from web.server import serve_web
 
             return serve_web(settings, host, port)
         if args.command == "run":
-            from web.server import serve_all
+            from nowplaying.run import serve_all
 
             return serve_all(settings, host, port)
         if args.command == "simulator":
@@ -83,36 +84,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         return 130
     return 2
-
-
-def poller_main(settings: Settings) -> int:
-    """`nowplaying poller`: needs credentials (a refresh token may arrive later via /login)."""
-    from poller.service import run_poller
-    from shared.spotify import make_http_client
-    from shared.store import Store, connect
-
-    if not settings.access_token:
-        for name, value in (
-            ("SPOTIFY_CLIENT_ID", settings.client_id),
-            ("SPOTIFY_CLIENT_SECRET", settings.client_secret),
-        ):
-            if not value:
-                problem = "required by the poller (or use `nowplaying run` for a demo)"
-                raise ConfigError(name, problem)
-    if settings.redis_url is None:
-        log.warning("REDIS_URL is unset: polling into an embedded store no web app can read")
-
-    async def go() -> None:
-        store = Store(connect(settings.redis_url), settings.redis_prefix)
-        http = make_http_client(max(0.5, min(10.0, settings.poll_interval * 0.8)))
-        try:
-            await run_poller(settings, store, http, demo=False)
-        finally:
-            await http.aclose()
-            await store.close()
-
-    asyncio.run(go())
-    return 0
 
 
 if __name__ == "__main__":

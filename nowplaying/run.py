@@ -1,0 +1,88 @@
+"""Running the pieces: `nowplaying run` (web + poller in one process) and `nowplaying poller`.
+
+The only module that wires a Poller into a web process: the web runtime starts and stops
+it like any other service, without knowing what it is.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import logging
+
+import httpx
+from starlette.routing import BaseRoute, Mount
+
+from poller.service import Poller, run_poller
+from shared.config import Settings
+from shared.simulator import app as sim
+from shared.spotify import make_http_client
+from shared.store import Store, connect
+from web.app import build_app
+from web.runtime import WebRuntime
+from web.server import Server, public_url, uvicorn_config
+
+log = logging.getLogger("nowplaying")
+
+
+def demo_poller(settings: Settings, store: Store, public: str) -> tuple[Poller, Mount]:
+    """The simulated Spotify mounted in-process, and a poller wired to it without sockets."""
+    state = sim.new_state(f"{public}/sim")
+    sim_app = sim.build_app(state)
+    demo_settings = dataclasses.replace(
+        settings,
+        client_id=sim.DEFAULT_CLIENT_ID,
+        client_secret=sim.DEFAULT_CLIENT_SECRET,
+        refresh_token=sim.DEFAULT_REFRESH_TOKEN,
+        access_token=None,
+        accounts_url="http://simulator",
+        api_url="http://simulator/v1",
+    )
+    http = make_http_client(2.0, transport=httpx.ASGITransport(app=sim_app))
+    return Poller(demo_settings, store, http, demo=True), Mount("/sim", app=sim_app)
+
+
+def serve_all(settings: Settings, host: str, port: int) -> int:
+    """Web app and poller in one process; embedded store and demo player by default."""
+    store = Store(connect(settings.redis_url), settings.redis_prefix)
+    public = public_url(host, port)
+    demo = not settings.has_credentials
+    extra: list[BaseRoute] = []
+    if demo:
+        poller, mount = demo_poller(settings, store, public)
+        extra.append(mount)
+    else:
+        poller = Poller(settings, store, make_http_client(settings.poll_timeout_s), demo=False)
+    runtime = WebRuntime(settings, store, demo=demo, services=[poller])
+    server = Server(uvicorn_config(build_app(runtime, extra), host, port), runtime)
+    store_text = "Redis" if settings.redis_url else "embedded store (no Redis)"
+    mode = "demo: simulated Spotify player" if demo else "Spotify account"
+    print(f"nowplaying on {public}/  ({mode}, {store_text})", flush=True)
+    if demo:
+        print(
+            "  No Spotify credentials: showing a simulated player. To connect your account,"
+            " see README 'Connect your Spotify account'.",
+            flush=True,
+        )
+    server.run()
+    return 0
+
+
+def poller_main(settings: Settings) -> int:
+    """`nowplaying poller`: needs credentials (a refresh token may arrive later via /login)."""
+    if not settings.access_token:
+        settings.require_client("required by the poller (or use `nowplaying run` for a demo)")
+    if settings.redis_url is None:
+        log.warning("REDIS_URL is unset: polling into an embedded store no web app can read")
+
+    async def go() -> None:
+        store = Store(connect(settings.redis_url), settings.redis_prefix)
+        http = make_http_client(settings.poll_timeout_s)
+        try:
+            await run_poller(settings, store, http, demo=False)
+        finally:
+            await http.aclose()
+            await store.close()
+
+    asyncio.run(go())
+    return 0

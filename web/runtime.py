@@ -1,0 +1,76 @@
+"""What one web process owns and runs: the hub, the Redis follower, the timers, and
+whatever else the composition root hands it to start and stop (a poller, in `nowplaying run`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Protocol
+
+import httpx
+
+from shared.config import Settings
+from shared.store import Store
+from web.art import ArtCache
+from web.follower import follow, watch_poller
+from web.hub import Hub
+from web.metrics import Metrics
+
+
+class Service(Protocol):
+    """Something that runs beside the web app for the process's lifetime."""
+
+    async def start(self) -> None: ...
+
+    async def stop(self) -> None: ...
+
+
+@dataclass
+class WebRuntime:
+    """Everything one web process owns: the only mutable state of the process."""
+
+    settings: Settings
+    store: Store
+    demo: bool = False
+    services: Sequence[Service] = ()
+    hub: Hub = field(init=False)
+    metrics: Metrics = field(init=False)
+    http: httpx.AsyncClient = field(init=False)
+    art: ArtCache = field(init=False)
+    tasks: list[asyncio.Task[None]] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        self.hub = Hub(demo=self.demo)
+        self.metrics = Metrics(self.hub)
+        self.http = httpx.AsyncClient(timeout=httpx.Timeout(3.0), follow_redirects=True)
+        self.art = ArtCache(self.http)
+
+    async def start(self) -> None:
+        raw = None
+        with contextlib.suppress(Exception):
+            raw = await asyncio.wait_for(self.store.current_raw(), 2)
+        if raw:
+            self.hub.update(raw)
+        self.tasks = [
+            asyncio.create_task(follow(self.store, self.hub)),
+            asyncio.create_task(
+                watch_poller(self.store, self.hub, self.settings.stale_after_s, self.demo)
+            ),
+            asyncio.create_task(self.hub.run_timers(self.settings.sse_ping_interval)),
+        ]
+        for service in self.services:
+            await service.start()
+
+    async def stop(self) -> None:
+        self.hub.close()
+        for service in reversed(self.services):
+            await service.stop()
+        for task in self.tasks:
+            task.cancel()
+        for task in self.tasks:
+            with contextlib.suppress(BaseException):
+                await task
+        await self.http.aclose()
