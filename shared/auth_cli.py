@@ -22,7 +22,7 @@ import httpx
 from shared import oauth
 from shared.config import ConfigError, Settings
 from shared.spotify import InvalidClient, InvalidGrant, SpotifyError, token_client
-from shared.store import Store, connect, fingerprint
+from shared.store import Store, connect
 
 
 class AuthFailed(Exception):
@@ -202,12 +202,9 @@ def auth_main(settings: Settings, *, open_browser: bool, timeout_s: float) -> in
 
         async def store_it() -> None:
             store = Store(connect(settings.redis_url), settings.redis_prefix)
-            env = settings.refresh_token
             try:
-                await store.store_refresh_token(
-                    refresh,
-                    authorized_at=int(time.time() * 1000),
-                    env_seen=fingerprint(env) if env else None,
+                await store.save_authorization(
+                    refresh, now_ms=int(time.time() * 1000), env_token=settings.refresh_token
                 )
             finally:
                 await store.close()

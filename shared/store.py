@@ -205,6 +205,14 @@ class Store:
             pipe.delete(self.keys.access_token)
             await pipe.execute()
 
+    async def save_authorization(
+        self, refresh_token: str, *, now_ms: int, env_token: str | None
+    ) -> None:
+        """A refresh token from a new authorization (`nowplaying auth`, /callback): its six
+        months start now, and the environment's token, already seen, must not replace it."""
+        env_seen = fingerprint(env_token) if env_token else None
+        await self.store_refresh_token(refresh_token, authorized_at=now_ms, env_seen=env_seen)
+
     async def set_authorized_at(self, when_ms: int) -> None:
         await self.redis.hset(self.keys.refresh_token, "authorizedAt", str(when_ms))
 

@@ -1,4 +1,5 @@
-"""The Starlette app: cached JSON, the SSE stream, widget, README card, health, metrics.
+"""The web app: a route table. Handlers live in modules by purpose; what each route sends
+besides its body (CORS, security headers, metrics label) is one row of web/routes.py.
 
 Every read is served from the hub's memory; Redis is touched only by the one
 subscription, the poller watchdog, /readyz, /metrics and the setup routes.
@@ -6,49 +7,26 @@ subscription, the poller watchdog, /readyz, /metrics and the setup routes.
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
-import hmac
-import html
 import logging
-import time
 from collections.abc import AsyncIterator
-from pathlib import Path
 
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
-from starlette.middleware.cors import CORSMiddleware
-from starlette.requests import Request
-from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from starlette.routing import BaseRoute, Route
 from starlette.types import ASGIApp
 
-from shared import oauth
-from shared.heartbeat import token_days_left
 from shared.logs import RedactingFilter
-from shared.spotify import InvalidClient, InvalidGrant, SpotifyError, token_client
-from shared.store import fingerprint
+from web.card import Card
 from web.cors import Cors
+from web.headers import PolicyHeaders
+from web.health import Health
 from web.hot import HotRoutes, NowPlayingEndpoint
 from web.metrics import RequestCounter
-from web.readiness import readiness
+from web.pages import Pages
 from web.runtime import WebRuntime
+from web.setup import Setup
 from web.sse import StreamEndpoint
-from web.svg import render_card
-
-log = logging.getLogger("nowplaying.web")
-STATIC = Path(__file__).parent / "static"
-NO_CACHE = {"Cache-Control": "no-cache"}
-
-
-def _page(title: str, body: str, status: int) -> HTMLResponse:
-    text = (
-        "<!doctype html><meta charset=utf-8><meta name=viewport content='width=device-width'>"
-        f"<title>{html.escape(title)}</title>"
-        "<body style='font-family:system-ui;max-width:36rem;margin:3rem auto;padding:0 1rem'>"
-        f"<h1>{html.escape(title)}</h1>{body}</body>"
-    )
-    return HTMLResponse(text, status, headers={"Cache-Control": "no-store"})
 
 
 def protect_access_log(secrets: list[str]) -> None:
@@ -61,163 +39,38 @@ def protect_access_log(secrets: list[str]) -> None:
 
 
 def build_app(runtime: WebRuntime, extra_routes: list[BaseRoute] | None = None) -> ASGIApp:
-    settings, hub, store = runtime.settings, runtime.hub, runtime.store
+    """The ASGI app of one web process.
+
+    To add a route: a handler in the module of its purpose, one `Route` below, and one
+    row in web/routes.py (its CORS and CSP); tests/test_layers.py checks they agree.
+
+    Middleware added to `middleware` never sees GET/HEAD of /api/now-playing and
+    /api/stream: HotRoutes sends those straight to their endpoints, around Starlette,
+    because every middleware layer wraps `send` in one more coroutine per frame, and the
+    fan-out (web/hub.py) drives a stream's `send` by hand, which is only correct while it
+    is the server's own (tests/test_fanout.py guards it). The hot endpoints add the same
+    CORS and security headers themselves, from the same web/routes.py rows.
+    """
+    settings, hub = runtime.settings, runtime.hub
     protect_access_log(settings.secrets())
-    index_html = (STATIC / "index.html").read_bytes()
-    widget_js = (STATIC / "widget.js").read_bytes()
-
-    async def index(request: Request) -> Response:
-        return Response(index_html, media_type="text/html; charset=utf-8", headers=NO_CACHE)
-
-    async def widget(request: Request) -> Response:
-        headers = {"Cache-Control": "public, max-age=300", "Access-Control-Allow-Origin": "*"}
-        return Response(widget_js, media_type="text/javascript; charset=utf-8", headers=headers)
-
-    async def embed_svg(request: Request) -> Response:
-        theme = request.query_params.get("theme", "light")
-        if theme not in ("light", "dark"):
-            return Response("theme must be 'light' or 'dark'\n", 400, media_type="text/plain")
-        document = hub.document
-        song = document["song"]
-        art = await runtime.art.data_uri(song["albumImageUrl"] if song else None)
-        svg = render_card(document, theme, art, int(time.time() * 1000))  # type: ignore[arg-type]
-        headers = {"Cache-Control": "no-cache, max-age=0", "ETag": hub.etag}
-        return Response(svg, media_type="image/svg+xml; charset=utf-8", headers=headers)
-
-    async def healthz(request: Request) -> Response:
-        return JSONResponse({"status": "ok"}, headers={"Cache-Control": "no-store"})
-
-    async def readyz(request: Request) -> Response:
-        redis_error, beat = None, None
-        try:
-            async with asyncio.timeout(1.5):
-                await store.ping()
-                beat = await store.heartbeat()
-        except Exception as exc:
-            redis_error = type(exc).__name__
-        status, report = readiness(
-            redis_error=redis_error,
-            beat=beat,
-            now_ms=int(time.time() * 1000),
-            stale_after_s=settings.stale_after_s,
-        )
-        report["stale"] = hub.document["stale"]
-        report["subscribed"] = hub.redis_ok
-        return JSONResponse(report, status, headers={"Cache-Control": "no-store"})
-
-    async def metrics(request: Request) -> Response:
-        stats: dict[str, int] = {}
-        days = None
-        with contextlib.suppress(Exception):
-            async with asyncio.timeout(1.0):
-                stats = await store.stats()
-                beat = await store.heartbeat()
-                if beat:
-                    days = token_days_left(beat["tokenAuthorizedAt"], int(time.time() * 1000))
-        body = runtime.metrics.render(stats, days)
-        return Response(body, media_type="text/plain; version=0.0.4; charset=utf-8")
-
-    async def login(request: Request) -> Response:
-        if not settings.admin_token:
-            return Response("Not Found", 404)
-        given = request.query_params.get("token", "")
-        if not hmac.compare_digest(given.encode(), settings.admin_token.encode()):
-            return _page("Forbidden", "<p>Open /login?token=&lt;ADMIN_TOKEN&gt;.</p>", 403)
-        if not settings.client_id or not settings.client_secret:
-            return _page(
-                "Not configured",
-                "<p>Set SPOTIFY_CLIENT_ID and SPOTIFY_CLIENT_SECRET first.</p>",
-                503,
-            )
-        problem = oauth.redirect_uri_problem(settings.redirect_uri)
-        if problem:
-            return _page(
-                "Redirect URI", f"<p>SPOTIFY_REDIRECT_URI: {html.escape(problem)}</p>", 503
-            )
-        verifier, challenge = oauth.pkce_pair()
-        state = oauth.new_state()
-        await store.save_oauth_state(state, {"verifier": verifier}, oauth.STATE_TTL_S)
-        url = oauth.authorize_url(
-            settings.accounts_url, settings.client_id, settings.redirect_uri, state, challenge
-        )
-        return RedirectResponse(url, 302, headers={"Cache-Control": "no-store"})
-
-    async def callback(request: Request) -> Response:
-        if not settings.admin_token:
-            return Response("Not Found", 404)
-        q = request.query_params
-        state = q.get("state", "")
-        record = await store.consume_oauth_state(state) if 8 <= len(state) <= 128 else None
-        if record is None:
-            return _page(
-                "Invalid or expired link",
-                "<p>This sign-in link is unknown, used or "
-                "older than 10 minutes. Start again from /login.</p>",
-                400,
-            )
-        if q.get("error"):
-            reason = "You declined access" if q["error"] == "access_denied" else "Spotify said no"
-            return _page(
-                reason,
-                f"<p>Spotify answered <code>{html.escape(q['error'])}</code>. "
-                "Nothing was changed; start again from /login when you are ready.</p>",
-                400,
-            )
-        code = q.get("code")
-        if not code or not settings.client_id or not settings.client_secret:
-            return _page("Missing code", "<p>The callback carried no code.</p>", 400)
-        try:
-            grant = await token_client(runtime.http, settings.accounts_url).exchange_code(
-                settings.client_id,
-                settings.client_secret,
-                code,
-                settings.redirect_uri,
-                record["verifier"],
-            )
-        except InvalidClient:
-            return _page(
-                "Invalid client",
-                "<p>Spotify refused the client id or secret: check "
-                "SPOTIFY_CLIENT_ID and SPOTIFY_CLIENT_SECRET.</p>",
-                502,
-            )
-        except (InvalidGrant, SpotifyError):
-            return _page(
-                "Code rejected",
-                "<p>Spotify did not accept the code (expired or "
-                "already used). Start again from /login.</p>",
-                502,
-            )
-        if not grant.refresh_token:
-            return _page("No refresh token", "<p>Spotify sent no refresh token.</p>", 502)
-        env = settings.refresh_token
-        await store.store_refresh_token(
-            grant.refresh_token,
-            authorized_at=int(time.time() * 1000),
-            env_seen=fingerprint(env) if env else None,
-        )
-        log.info("a new Spotify refresh token was stored through /callback")
-        return _page(
-            "Connected",
-            "<p>Your Spotify account is connected. The poller uses the "
-            "new token on its next poll. You can close this page.</p>",
-            200,
-        )
-
     cors = Cors(settings.cors_origins)
     now_playing = NowPlayingEndpoint(hub, runtime.metrics, cors)
     stream = StreamEndpoint(hub, runtime.metrics, cors)
+    pages = Pages()
+    card = Card(hub, runtime.art)
+    health = Health(runtime)
+    setup = Setup(settings, runtime.store, runtime.http)
     routes: list[BaseRoute] = [
-        Route("/", index),
-        Route("/api/now-playing", now_playing),
-        Route("/api/stream", stream),
-        Route("/widget.js", widget),
-        Route("/embed.svg", embed_svg),
-        Route("/healthz", healthz),
-        Route("/readyz", readyz),
-        Route("/metrics", metrics),
-        Route("/login", login),
-        Route("/callback", callback),
+        Route("/", pages.index),
+        Route("/api/now-playing", now_playing),  # GET/HEAD: HotRoutes; here: OPTIONS, 405
+        Route("/api/stream", stream),  # likewise
+        Route("/widget.js", pages.widget),
+        Route("/embed.svg", card.embed_svg),
+        Route("/healthz", health.healthz),
+        Route("/readyz", health.readyz),
+        Route("/metrics", health.metrics),
+        Route("/login", setup.login),
+        Route("/callback", setup.callback),
         *(extra_routes or []),
     ]
 
@@ -231,14 +84,7 @@ def build_app(runtime: WebRuntime, extra_routes: list[BaseRoute] | None = None) 
 
     middleware = [
         Middleware(RequestCounter, metrics=runtime.metrics),
-        Middleware(
-            CORSMiddleware,
-            allow_origins=list(settings.cors_origins),
-            allow_methods=["GET", "HEAD", "OPTIONS"],
-            allow_headers=["Last-Event-ID", "If-None-Match", "Cache-Control"],
-            expose_headers=["ETag"],
-            max_age=600,
-        ),
+        Middleware(PolicyHeaders, cors=cors),
     ]
     app = Starlette(routes=routes, middleware=middleware, lifespan=lifespan)
     return HotRoutes(app, now_playing, stream)

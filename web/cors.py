@@ -1,19 +1,27 @@
-"""CORS for the two routes served around Starlette's middleware (web/hot.py).
+"""CORS: one rule for every route the contract lists (web/routes.py says which).
 
-The same answer Starlette's CORSMiddleware gives a simple GET, so that a page on another
-origin sees no difference between the hot routes and the rest.
+`Cors.headers` is the answer to a simple request, used by the hot routes (web/hot.py,
+web/sse.py) and by the middleware of the rest (web/headers.py) alike, so a page on
+another origin sees no difference between them. Preflights are Starlette's.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
 
+from starlette.middleware.cors import CORSMiddleware
+from starlette.types import ASGIApp
+
 Header = tuple[bytes, bytes]
 VARY: Header = (b"vary", b"Origin")
+ALLOW_METHODS = ("GET", "HEAD", "OPTIONS")
+ALLOW_HEADERS = ("Last-Event-ID", "If-None-Match", "Cache-Control")
+EXPOSE_HEADERS = ("ETag",)
+MAX_AGE_S = 600
 
 
 class Cors:
-    def __init__(self, origins: Iterable[str], expose: Iterable[str] = ("ETag",)) -> None:
+    def __init__(self, origins: Iterable[str], expose: Iterable[str] = EXPOSE_HEADERS) -> None:
         self.origins = frozenset(origins)
         self.allow_all = "*" in self.origins
         self.expose: list[Header] = [(b"access-control-expose-headers", ", ".join(expose).encode())]
@@ -26,3 +34,14 @@ class Cors:
         if origin in self.origins:
             return [(b"access-control-allow-origin", origin.encode("latin-1")), *self.expose, VARY]
         return [VARY]
+
+    def preflight(self, app: ASGIApp) -> CORSMiddleware:
+        """Starlette's CORS with the same settings, for its preflight answers."""
+        return CORSMiddleware(
+            app,
+            allow_origins=sorted(self.origins),
+            allow_methods=ALLOW_METHODS,
+            allow_headers=ALLOW_HEADERS,
+            expose_headers=EXPOSE_HEADERS,
+            max_age=MAX_AGE_S,
+        )

@@ -16,6 +16,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from web.cors import Cors
 from web.hub import Hub
 from web.metrics import Metrics
+from web.routes import policy_for, security_headers
 from web.sse import PATH as STREAM_PATH
 from web.sse import StreamEndpoint, plain
 
@@ -38,6 +39,7 @@ class NowPlayingEndpoint:
     def __init__(self, hub: Hub, metrics: Metrics, cors: Cors) -> None:
         self.hub = hub
         self.cors = cors
+        self.security = security_headers(policy_for(PATH))
         self.ok = metrics.requests.labels(PATH, "200")
         self.not_modified = metrics.requests.labels(PATH, "304")
 
@@ -53,13 +55,17 @@ class NowPlayingEndpoint:
             start = {
                 "type": "http.response.start",
                 "status": 304,
-                "headers": hub.tag_headers + cors,
+                "headers": hub.tag_headers + self.security + cors,
             }
             await send(start)
             await send({"type": "http.response.body", "body": b""})
             return
         self.ok.inc()
-        start = {"type": "http.response.start", "status": 200, "headers": hub.json_headers + cors}
+        start = {
+            "type": "http.response.start",
+            "status": 200,
+            "headers": hub.json_headers + self.security + cors,
+        }
         await send(start)
         body = b"" if scope["method"] == "HEAD" else hub.raw
         await send({"type": "http.response.body", "body": body})

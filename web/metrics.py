@@ -10,21 +10,7 @@ from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metri
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from web.hub import Hub
-
-ROUTES = frozenset(
-    {
-        "/",
-        "/api/now-playing",
-        "/api/stream",
-        "/widget.js",
-        "/embed.svg",
-        "/healthz",
-        "/readyz",
-        "/metrics",
-        "/login",
-        "/callback",
-    }
-)
+from web.routes import metric_label
 
 
 class HubCollector:
@@ -129,7 +115,7 @@ class RequestCounter:
             await self.app(scope, receive, send)
             return
         path = scope.get("path", "")
-        route = path if path in ROUTES else ("/static" if path.startswith("/static/") else "other")
+        route = metric_label(path)
 
         async def counting_send(message: Message) -> None:
             if message["type"] == "http.response.start":

@@ -20,6 +20,7 @@ from starlette.types import Receive, Scope, Send
 from web.cors import Cors
 from web.hub import Hub, Subscriber, body_message
 from web.metrics import Metrics
+from web.routes import policy_for, security_headers
 
 RETRY_MS = 3000
 PATH = "/api/stream"
@@ -53,6 +54,7 @@ class StreamEndpoint:
         self.hub = hub
         self.counter = metrics.requests.labels(PATH, "200")
         self.cors = cors
+        self.headers = HEADERS + security_headers(policy_for(PATH))
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         hub = self.hub
@@ -61,7 +63,7 @@ class StreamEndpoint:
             return
         headers = Headers(scope=scope)
         last_id = parse_last_event_id(headers.get("last-event-id"))
-        response_headers = HEADERS + self.cors.headers(headers.get("origin"))
+        response_headers = self.headers + self.cors.headers(headers.get("origin"))
         subscriber = hub.subscribe()
         watcher = asyncio.get_running_loop().create_task(_until_disconnect(receive, subscriber))
         try:

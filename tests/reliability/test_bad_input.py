@@ -23,7 +23,7 @@ from shared.store import Store
 from tests.conftest import RedisServer
 from tests.reliability.conftest import ADMIN_TOKEN, Stack, running_stack
 from web.app import WebRuntime, build_app
-from web.metrics import ROUTES as KNOWN_ROUTES
+from web.routes import PATHS as KNOWN_ROUTES
 
 ROUTES = [*sorted(KNOWN_ROUTES), "/static/x.css", "/nothing-here"]
 HEADER_NAMES = [

@@ -1,0 +1,60 @@
+"""Liveness, readiness and metrics: the routes monitoring reads.
+
+Redis is asked with a deadline, so a hung Redis makes /readyz say so instead of hanging;
+the decision itself is web/readiness.py.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+
+from shared.heartbeat import token_days_left
+from web.readiness import readiness
+from web.runtime import WebRuntime
+
+NO_STORE = {"Cache-Control": "no-store"}
+
+
+class Health:
+    def __init__(self, runtime: WebRuntime) -> None:
+        self.runtime = runtime
+
+    async def healthz(self, request: Request) -> Response:
+        return JSONResponse({"status": "ok"}, headers=NO_STORE)
+
+    async def readyz(self, request: Request) -> Response:
+        runtime = self.runtime
+        redis_error, beat = None, None
+        try:
+            async with asyncio.timeout(1.5):
+                await runtime.store.ping()
+                beat = await runtime.store.heartbeat()
+        except Exception as exc:
+            redis_error = type(exc).__name__
+        status, report = readiness(
+            redis_error=redis_error,
+            beat=beat,
+            now_ms=int(time.time() * 1000),
+            stale_after_s=runtime.settings.stale_after_s,
+        )
+        report["stale"] = runtime.hub.document["stale"]
+        report["subscribed"] = runtime.hub.redis_ok
+        return JSONResponse(report, status, headers=NO_STORE)
+
+    async def metrics(self, request: Request) -> Response:
+        store = self.runtime.store
+        stats: dict[str, int] = {}
+        days = None
+        with contextlib.suppress(Exception):
+            async with asyncio.timeout(1.0):
+                stats = await store.stats()
+                beat = await store.heartbeat()
+                if beat:
+                    days = token_days_left(beat["tokenAuthorizedAt"], int(time.time() * 1000))
+        body = self.runtime.metrics.render(stats, days)
+        return Response(body, media_type="text/plain; version=0.0.4; charset=utf-8")

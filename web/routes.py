@@ -1,0 +1,78 @@
+"""Every path the web app answers, and what each sends besides its body: one table.
+
+The metrics' route labels, the CORS scope and the security headers are all read from
+`ROUTES`, so adding a route is one row here plus one `Route` in `web/app.py` (a test
+checks the two agree). Pure: no I/O, no Starlette.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+Header = tuple[bytes, bytes]
+
+# The SVG card is shown by GitHub's image proxy and in <img>: it may load nothing.
+CSP_SVG = "default-src 'none'; img-src data:; style-src 'unsafe-inline'"
+# Our HTML pages: their own scripts and styles (inline too), the stream and the JSON
+# from this origin, album art from anywhere (Spotify's CDN, the demo's /sim).
+# A display-only page (the card page, the overlay) may be framed by any site (OBS, a
+# portfolio): it has nothing to click that acts. Every other page refuses frames.
+CSP_FRAMEABLE_PAGE = (
+    "default-src 'self'; script-src 'self' 'unsafe-inline'; style-src 'self' 'unsafe-inline'; "
+    "img-src * data: blob:; connect-src 'self'; base-uri 'none'; form-action 'none'; "
+    "object-src 'none'"
+)
+CSP_PAGE = CSP_FRAMEABLE_PAGE + "; frame-ancestors 'none'"
+
+
+@dataclass(frozen=True)
+class RoutePolicy:
+    path: str
+    cors: bool = False  # answers CORS per CORS_ORIGINS (the contract's list)
+    csp: str | None = None  # Content-Security-Policy, for what a browser renders
+
+
+ROUTES: tuple[RoutePolicy, ...] = (
+    RoutePolicy("/", csp=CSP_FRAMEABLE_PAGE),
+    RoutePolicy("/api/now-playing", cors=True),
+    RoutePolicy("/api/stream", cors=True),
+    RoutePolicy("/widget.js", cors=True),
+    RoutePolicy("/embed.svg", cors=True, csp=CSP_SVG),
+    RoutePolicy("/now.txt", cors=True),  # views (#15)
+    RoutePolicy("/overlay", csp=CSP_FRAMEABLE_PAGE),  # views (#15)
+    RoutePolicy("/open"),  # views (#15): a redirect
+    RoutePolicy("/healthz"),
+    RoutePolicy("/readyz"),
+    RoutePolicy("/metrics"),
+    RoutePolicy("/login", csp=CSP_PAGE),
+    RoutePolicy("/callback", csp=CSP_PAGE),
+)
+BY_PATH = {route.path: route for route in ROUTES}
+PATHS = frozenset(BY_PATH)
+API_PREFIX = "/api/"  # the contract: every /api/* answers CORS, a future one too
+OTHER = RoutePolicy("")
+
+
+def policy_for(path: str) -> RoutePolicy:
+    """The row for `path`; an unlisted path (a 404, /sim/…) gets the defaults, and CORS
+    only under /api/."""
+    route = BY_PATH.get(path)
+    if route is not None:
+        return route
+    return RoutePolicy(path, cors=True) if path.startswith(API_PREFIX) else OTHER
+
+
+def metric_label(path: str) -> str:
+    """The `route` label of nowplaying_http_requests: bounded, whatever clients ask."""
+    return path if path in PATHS else ("/static" if path.startswith("/static/") else "other")
+
+
+def security_headers(route: RoutePolicy) -> list[Header]:
+    """Headers every answer of `route` carries, whatever its status."""
+    headers: list[Header] = [
+        (b"x-content-type-options", b"nosniff"),
+        (b"referrer-policy", b"no-referrer"),
+    ]
+    if route.csp is not None:
+        headers.append((b"content-security-policy", route.csp.encode()))
+    return headers

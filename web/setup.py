@@ -1,0 +1,130 @@
+"""One-time Spotify setup from a deployed instance: `/login?token=ADMIN_TOKEN` and `/callback`.
+
+Both answer 404 while ADMIN_TOKEN is unset. The token in the query and the code in the
+callback never reach a log line (shared/logs.py redacts the access log at its logger).
+"""
+
+from __future__ import annotations
+
+import hmac
+import html
+import logging
+import time
+
+import httpx
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, RedirectResponse, Response
+
+from shared import oauth
+from shared.config import Settings
+from shared.spotify import InvalidClient, InvalidGrant, SpotifyError, token_client
+from shared.store import Store
+
+log = logging.getLogger("nowplaying.web")
+
+
+def _page(title: str, body: str, status: int) -> HTMLResponse:
+    text = (
+        "<!doctype html><meta charset=utf-8><meta name=viewport content='width=device-width'>"
+        f"<title>{html.escape(title)}</title>"
+        "<body style='font-family:system-ui;max-width:36rem;margin:3rem auto;padding:0 1rem'>"
+        f"<h1>{html.escape(title)}</h1>{body}</body>"
+    )
+    return HTMLResponse(text, status, headers={"Cache-Control": "no-store"})
+
+
+class Setup:
+    def __init__(self, settings: Settings, store: Store, http: httpx.AsyncClient) -> None:
+        self.settings = settings
+        self.store = store
+        self.http = http
+
+    async def login(self, request: Request) -> Response:
+        if not self.settings.admin_token:
+            return Response("Not Found", 404)
+        given = request.query_params.get("token", "")
+        if not hmac.compare_digest(given.encode(), self.settings.admin_token.encode()):
+            return _page("Forbidden", "<p>Open /login?token=&lt;ADMIN_TOKEN&gt;.</p>", 403)
+        if self.settings.missing_client() or not self.settings.client_id:
+            return _page(
+                "Not configured",
+                "<p>Set SPOTIFY_CLIENT_ID and SPOTIFY_CLIENT_SECRET first.</p>",
+                503,
+            )
+        problem = oauth.redirect_uri_problem(self.settings.redirect_uri)
+        if problem:
+            return _page(
+                "Redirect URI", f"<p>SPOTIFY_REDIRECT_URI: {html.escape(problem)}</p>", 503
+            )
+        verifier, challenge = oauth.pkce_pair()
+        state = oauth.new_state()
+        await self.store.save_oauth_state(state, {"verifier": verifier}, oauth.STATE_TTL_S)
+        url = oauth.authorize_url(
+            self.settings.accounts_url,
+            self.settings.client_id,
+            self.settings.redirect_uri,
+            state,
+            challenge,
+        )
+        return RedirectResponse(url, 302, headers={"Cache-Control": "no-store"})
+
+    async def callback(self, request: Request) -> Response:
+        if not self.settings.admin_token:
+            return Response("Not Found", 404)
+        q = request.query_params
+        state = q.get("state", "")
+        record = await self.store.consume_oauth_state(state) if 8 <= len(state) <= 128 else None
+        if record is None:
+            return _page(
+                "Invalid or expired link",
+                "<p>This sign-in link is unknown, used or "
+                "older than 10 minutes. Start again from /login.</p>",
+                400,
+            )
+        if q.get("error"):
+            reason = "You declined access" if q["error"] == "access_denied" else "Spotify said no"
+            return _page(
+                reason,
+                f"<p>Spotify answered <code>{html.escape(q['error'])}</code>. "
+                "Nothing was changed; start again from /login when you are ready.</p>",
+                400,
+            )
+        code = q.get("code")
+        if not code or not self.settings.client_id or not self.settings.client_secret:
+            return _page("Missing code", "<p>The callback carried no code.</p>", 400)
+        try:
+            grant = await token_client(self.http, self.settings.accounts_url).exchange_code(
+                self.settings.client_id,
+                self.settings.client_secret,
+                code,
+                self.settings.redirect_uri,
+                record["verifier"],
+            )
+        except InvalidClient:
+            return _page(
+                "Invalid client",
+                "<p>Spotify refused the client id or secret: check "
+                "SPOTIFY_CLIENT_ID and SPOTIFY_CLIENT_SECRET.</p>",
+                502,
+            )
+        except (InvalidGrant, SpotifyError):
+            return _page(
+                "Code rejected",
+                "<p>Spotify did not accept the code (expired or "
+                "already used). Start again from /login.</p>",
+                502,
+            )
+        if not grant.refresh_token:
+            return _page("No refresh token", "<p>Spotify sent no refresh token.</p>", 502)
+        await self.store.save_authorization(
+            grant.refresh_token,
+            now_ms=int(time.time() * 1000),
+            env_token=self.settings.refresh_token,
+        )
+        log.info("a new Spotify refresh token was stored through /callback")
+        return _page(
+            "Connected",
+            "<p>Your Spotify account is connected. The poller uses the "
+            "new token on its next poll. You can close this page.</p>",
+            200,
+        )
