@@ -34,8 +34,12 @@ from shared.store import Store
 
 SERVERS = {
     "nowplaying": ["-m", "web", "--host", "127.0.0.1", "--port"],
+    "nowplaying, tasks woken": ["-m", "web", "--host", "127.0.0.1", "--port"],
     "sse-starlette + Queue": ["-m", "bench.baseline_sse", "--port"],
 }
+# The public-asyncio alternative to hand-driven sends (web/fanout.py): same server, each
+# parked stream's task is woken with the message and sends it itself.
+SERVER_ENV = {"nowplaying, tasks woken": {"NOWPLAYING_FANOUT": "tasks"}}
 CHANGES = 5
 
 
@@ -95,7 +99,8 @@ async def one_run(server: str, redis_url: str, count: int) -> FanoutResult:
     beat = asyncio.create_task(keep_heartbeat(store))
     port = free_port()
     env = {"REDIS_URL": redis_url, "REDIS_PREFIX": prefix, "LOG_LEVEL": "WARNING"}
-    proc: Proc = python(server.split()[0], [*SERVERS[server], str(port)], env)
+    env |= SERVER_ENV.get(server, {})
+    proc: Proc = python(server.split()[0].strip(","), [*SERVERS[server], str(port)], env)
     try:
         await asyncio.to_thread(wait_http, f"http://127.0.0.1:{port}/healthz", 20, proc)
         warm = await open_crowd("127.0.0.1", port, "/api/stream", 20)

@@ -7,7 +7,8 @@ import asyncio
 from starlette.types import Message
 
 from tests.webutil import document, raw
-from web.hub import Hub, PendingSend, Subscriber
+from web.fanout import PendingSend, Subscriber
+from web.hub import Hub
 
 
 class Sink:

@@ -2,7 +2,7 @@
 
 A change is written to every open stream at once, so the cost per stream per frame is
 what bounds fan-out (bench/sse_fanout.py). Hence: no EventSourceResponse (several tasks
-per client), frames pre-encoded once per version and written by the hub (web/hub.py),
+per client), frames pre-encoded once per version and written by the hub (web/fanout.py),
 no timer per send (the hub reaps streams stuck in a send), and GET/HEAD reach this
 endpoint around Starlette's middleware stack (web/hot.py), because each middleware layer
 wraps `send` in one more coroutine per frame. So it does its own CORS and counting.
@@ -12,13 +12,13 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import time
 
 from starlette.datastructures import Headers
 from starlette.types import Receive, Scope, Send
 
 from web.cors import Cors
-from web.hub import Hub, Subscriber, body_message
+from web.fanout import Subscriber, body_message, run_stream
+from web.hub import Hub
 from web.metrics import Metrics
 from web.routes import policy_for, security_headers
 
@@ -77,7 +77,7 @@ class StreamEndpoint:
             await send(body_message(first))
             if scope["method"] == "HEAD":
                 return
-            await self._stream(subscriber, send)
+            await run_stream(hub, subscriber, send)
         except asyncio.CancelledError:
             if not subscriber.reaped:
                 raise
@@ -93,28 +93,6 @@ class StreamEndpoint:
             if not subscriber.reaped:
                 with contextlib.suppress(Exception):
                     await send({"type": "http.response.body", "body": b"", "more_body": False})
-
-    async def _stream(self, subscriber: Subscriber, send: Send) -> None:
-        hub = self.hub
-        subscriber.send = send
-        subscriber.task = asyncio.current_task()
-        while not hub.closed:
-            if hub.version > subscriber.sent_version:
-                # News that arrived while this task was busy: the hub could not push it.
-                subscriber.sent_version = hub.version
-                hub.events_sent += 1
-                subscriber.sending_since = time.monotonic()
-                await send(body_message(hub.frame))
-                subscriber.sending_since = 0.0
-                continue
-            wakeup = await subscriber.wait()
-            if wakeup is None:
-                return
-            # The hub's write has to wait for this client to read; the hub reaps it if
-            # it never does.
-            subscriber.sending_since = time.monotonic()
-            await wakeup.finish()
-            subscriber.sending_since = 0.0
 
 
 async def plain(send: Send, status: int, body: bytes) -> None:
