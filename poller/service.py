@@ -108,7 +108,7 @@ class Poller:
     @property
     def poll_timeout_s(self) -> float:
         """Shorter than the interval, so a hanging poll never overlaps the next one."""
-        return max(0.5, min(10.0, self.settings.poll_interval * 0.8))
+        return self.settings.poll_timeout_s
 
     # -- lifecycle ------------------------------------------------------------------------
 

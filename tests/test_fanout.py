@@ -220,6 +220,7 @@ async def test_a_future_acknowledged_by_hand_can_be_awaited_by_a_task() -> None:
     coro = waiter()
     taken = _taken(coro.send(None))
     assert taken is future and future._asyncio_future_blocking is False
+
     async def again() -> int:
         result: int = await taken
         return result

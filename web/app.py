@@ -42,12 +42,12 @@ def build_app(runtime: WebRuntime, extra_routes: list[BaseRoute] | None = None) 
     """The ASGI app of one web process.
 
     To add a route: a handler in the module of its purpose, one `Route` below, and one
-    row in web/routes.py (its CORS and CSP); tests/test_layers.py checks they agree.
+    row in web/routes.py (its CORS and CSP); tests/test_route_policy.py checks they agree.
 
     Middleware added to `middleware` never sees GET/HEAD of /api/now-playing and
     /api/stream: HotRoutes sends those straight to their endpoints, around Starlette,
     because every middleware layer wraps `send` in one more coroutine per frame, and the
-    fan-out (web/hub.py) drives a stream's `send` by hand, which is only correct while it
+    fan-out (web/fanout.py) drives a stream's `send` by hand, which is only correct while it
     is the server's own (tests/test_fanout.py guards it). The hot endpoints add the same
     CORS and security headers themselves, from the same web/routes.py rows.
     """

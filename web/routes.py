@@ -1,8 +1,8 @@
 """Every path the web app answers, and what each sends besides its body: one table.
 
 The metrics' route labels, the CORS scope and the security headers are all read from
-`ROUTES`, so adding a route is one row here plus one `Route` in `web/app.py` (a test
-checks the two agree). Pure: no I/O, no Starlette.
+`ROUTES`, so adding a route is one row here plus one `Route` in `web/app.py`
+(tests/test_route_policy.py checks the two agree). Pure: no I/O, no Starlette.
 """
 
 from __future__ import annotations
