@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 
 from shared.heartbeat import (
@@ -13,6 +14,10 @@ from shared.heartbeat import (
     new_heartbeat,
     stale_window_s,
 )
+from shared.store import Store
+from tests.webutil import song
+from web.follower import watch_poller
+from web.hub import Hub
 from web.readiness import readiness
 
 NOW = 1_763_900_000_000
@@ -95,3 +100,26 @@ def test_a_token_close_to_expiry_reports_its_days_left() -> None:
     _, report = readiness(redis_error=None, beat=beat, now_ms=NOW, stale_after_s=15)
     assert report["tokenDaysLeft"] == 10.0
     assert report["action"] == "The refresh token expires in 10 days: reconnect soon."
+
+
+async def test_the_watchdog_takes_a_heartbeat_without_at_for_a_missing_poller(
+    fake_store: Store,
+) -> None:
+    """Before, it raised on the missing key and was filed as a Redis outage: the data
+    went stale in this process only, never in Redis for every reader."""
+    await fake_store.publish(song(), stale=False, demo=False, now_ms=NOW)
+    await fake_store.redis.set(fake_store.keys.heartbeat, json.dumps({"state": "ok"}))
+    hub = Hub()
+    watchdog = asyncio.create_task(watch_poller(fake_store, hub, 0.3, demo=False))
+    try:
+        for _ in range(50):
+            await asyncio.sleep(0.05)
+            stored = await fake_store.current()
+            if stored is not None and stored["stale"]:
+                break
+    finally:
+        watchdog.cancel()
+        await asyncio.gather(watchdog, return_exceptions=True)
+    stored = await fake_store.current()
+    assert stored is not None and stored["stale"]
+    assert not hub.local  # not the Redis-outage path
