@@ -23,6 +23,7 @@ from apscheduler.triggers.date import DateTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
 from poller import policy
+from poller.multisource import Failover
 from poller.spotify import (
     InvalidClient,
     InvalidGrant,
@@ -122,6 +123,7 @@ class Poller:
         self.polls = 0
         self._lock = asyncio.Lock()
         self.leader_ttl_ms = LEADER_TTL_MS
+        self.failover = Failover.for_poller(self)  # None: Spotify alone, as before
 
     def now_ms(self) -> int:
         return int(self.clock() * 1000)
@@ -224,6 +226,7 @@ class Poller:
                 "tokenAuthorizedAt": record.authorized_at,
                 "demo": self.demo,
                 "pausedUntil": None,
+                "sources": self.failover.states() if self.failover else None,
             }
         )
 
@@ -237,7 +240,7 @@ class Poller:
                 delay = self.leader_ttl_ms / 3000
                 return
             async with self._lock:
-                delay = await self.poll_once()
+                delay = await (self.failover.poll(self) if self.failover else self.poll_once())
         except Exception:
             log.exception("unexpected error in the poll loop")
             self.failures += 1
@@ -347,7 +350,11 @@ class Poller:
         await self._record(state)
         return max(0.2, delay)
 
-    async def _publish(self, song: Song | None, *, stale: bool, keep_song: bool = False) -> None:
+    async def _publish(
+        self, song: Song | None, *, stale: bool, keep_song: bool = False, force: bool = False
+    ) -> None:
+        if self.failover is not None and not force:
+            return  # with several sources, the failover publishes what it chose
         floor = self.published["version"] if self.published else 0
         fallback = self.published
 
