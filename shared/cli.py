@@ -90,7 +90,7 @@ def poller_main(settings: Settings) -> int:
     from poller.service import make_http_client, run_poller
     from shared.store import Store, connect
 
-    if not settings.access_token:
+    if not settings.access_token and not settings.has_provider:  # Last.fm/ListenBrainz need no app
         for name, value in (
             ("SPOTIFY_CLIENT_ID", settings.client_id),
             ("SPOTIFY_CLIENT_SECRET", settings.client_secret),

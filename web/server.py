@@ -82,7 +82,7 @@ def serve_all(settings: Settings, host: str, port: int) -> int:
     """Web app and poller in one process; embedded store and demo player by default."""
     store = Store(connect(settings.redis_url), settings.redis_prefix)
     public = _public(host, port)
-    demo = not settings.has_credentials
+    demo = not settings.has_provider
     extra: list[BaseRoute] = []
     if demo:
         poller, mount = demo_poller(settings, store, public)
@@ -93,7 +93,9 @@ def serve_all(settings: Settings, host: str, port: int) -> int:
     runtime = WebRuntime(settings, store, demo=demo, poller=poller)
     server = Server(_config(build_app(runtime, extra), host, port), runtime)
     store_text = "Redis" if settings.redis_url else "embedded store (no Redis)"
-    mode = "demo: simulated Spotify player" if demo else "Spotify account"
+    mode = (
+        "demo: simulated Spotify player" if demo else "sources: " + ",".join(settings.source_order)
+    )
     print(f"nowplaying on {public}/  ({mode}, {store_text})", flush=True)
     if demo:
         print(
