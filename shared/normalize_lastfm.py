@@ -51,11 +51,11 @@ def iso_from_seconds(seconds: int) -> str:
 
 
 def images(value: object) -> list[Image]:
-    """Usable images, largest first: no empty URLs, no placeholder star, https only."""
+    """Usable images, largest first: no empty URLs, no placeholder star, http(s) only."""
     result: list[Image] = []
     for raw in value if isinstance(value, list) else []:
         url = _dict(raw).get("#text")
-        if not isinstance(url, str) or not url.startswith("https://"):
+        if not isinstance(url, str) or not url.startswith(("https://", "http://")):
             continue
         if PLACEHOLDER_IMAGE in url:
             continue

@@ -119,3 +119,9 @@ def test_no_tracks_is_nothing_known() -> None:
 def test_garbage_is_nothing_known() -> None:
     assert normalize_recent_tracks({"recenttracks": "nope"}) is None
     assert normalize_recent_tracks([1, 2]) is None
+
+
+def test_an_image_url_that_is_not_http_is_dropped() -> None:
+    image = [{"size": "extralarge", "#text": "javascript:alert(1)"}]
+    song = normalize_recent_tracks(lastfm_body(lastfm_track(image=image)))
+    assert song is not None and song["images"] == []
