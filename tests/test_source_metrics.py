@@ -1,7 +1,14 @@
-"""Last.fm and ListenBrainz calls reach /metrics apart from Spotify's (never in its budget)."""
+"""Sources in the web app: their calls in /metrics apart from Spotify's, their states in /readyz."""
 
 from __future__ import annotations
 
+import time
+
+import httpx
+
+from shared.config import Settings
+from shared.store import Store
+from web.app import WebRuntime, build_app
 from web.metrics import PollerCollector
 
 
@@ -22,3 +29,15 @@ def test_source_calls_are_counted_by_provider_endpoint_and_status() -> None:
 
 def test_source_calls_are_not_spotify_calls() -> None:
     assert samples({"lastfm:recenttracks:200": 4})["nowplaying_spotify_calls"] == []
+
+
+async def test_readyz_shows_each_source_state_from_the_heartbeat(fake_store: Store) -> None:
+    sources = {"lastfm": {"state": "config", "error": "Last.fm user 'x' hides (error 17)"}}
+    await fake_store.write_heartbeat(
+        {"at": int(time.time() * 1000), "state": "ok", "sources": sources}
+    )
+    runtime = WebRuntime(Settings(redis_prefix=fake_store.keys.prefix), fake_store)
+    transport = httpx.ASGITransport(app=build_app(runtime))
+    async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
+        body = (await client.get("/readyz")).json()
+    assert body["sources"] == sources

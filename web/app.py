@@ -173,6 +173,8 @@ def build_app(runtime: WebRuntime, extra_routes: list[BaseRoute] | None = None) 
                 )
             elif days is not None and days <= 14:
                 report["action"] = f"The refresh token expires in {days:.0f} days: reconnect soon."
+        if beat and beat.get("sources"):
+            report["sources"] = beat["sources"]  # each source's state and what to fix
         report["stale"] = hub.document["stale"]
         report["subscribed"] = hub.redis_ok
         return JSONResponse(report, 200 if ready else 503, headers={"Cache-Control": "no-store"})
