@@ -119,21 +119,25 @@ class Failover:
             dues.append(self.spotify_due_ms)
         return max(0.2, (min(dues) - poller.now_ms()) / 1000)
 
+    @staticmethod
+    def intervals(poller: Poller) -> tuple[float, float]:
+        """(while playing, once idle) seconds for the scrobblers: the one place where demand
+        (POLL_MODE) applies to them too, as it does to Spotify's own schedule."""
+        return poller.settings.poll_interval, poller.settings.idle_poll_interval
+
     async def _read(self, poller: Poller, slot: SourceSlot) -> None:
-        settings = poller.settings
+        poll_s, idle_s = self.intervals(poller)
         now = poller.now_ms()
         try:
             async with asyncio.timeout(poller.poll_timeout_s):
                 song = await slot.source.read(now)
         except SourceError as exc:
-            slot.failed(exc, poller.now_ms(), settings.poll_interval, self.rng)
+            slot.failed(exc, poller.now_ms(), poll_s, self.rng)
         except TimeoutError:
             error = SourceError("unavailable", f"{slot.source.name} did not answer in time")
-            slot.failed(error, poller.now_ms(), settings.poll_interval, self.rng)
+            slot.failed(error, poller.now_ms(), poll_s, self.rng)
         else:
-            slot.answered(
-                song, poller.now_ms(), settings.poll_interval, settings.idle_poll_interval
-            )
+            slot.answered(song, poller.now_ms(), poll_s, idle_s)
 
     async def _report(self) -> None:
         """One log line per change of a source's error, never one per poll."""
