@@ -240,13 +240,17 @@ class Poller:
                 delay = self.leader_ttl_ms / 3000
                 return
             async with self._lock:
-                delay = await (self.failover.poll(self) if self.failover else self.poll_once())
+                delay = await self.poll_round()
         except Exception:
             log.exception("unexpected error in the poll loop")
             self.failures += 1
             delay = policy.backoff_delay(self.failures, self.settings.poll_interval, self.rng)
         finally:
             self._schedule_poll(delay)
+
+    async def poll_round(self) -> float:
+        """One poll of every due source (the failover), or of Spotify alone as before."""
+        return await (self.failover.poll(self) if self.failover else self.poll_once())
 
     async def poll_once(self) -> float:
         """Poll Spotify, publish on change, and return seconds until the next poll."""

@@ -220,7 +220,8 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
     if lb_token and not lb_user:
         raise ConfigError("LISTENBRAINZ_USER", "is required when LISTENBRAINZ_TOKEN is set")
     for name, value in (("LASTFM_USER", lastfm_user), ("LISTENBRAINZ_USER", lb_user)):
-        if value is not None and (len(value) > 64 or any(c in value for c in "/?#&% ")):
+        # Names may hold spaces or slashes (MusicBrainz allows them): clients encode them.
+        if value is not None and (len(value) > 200 or not value.isprintable()):
             raise ConfigError(name, f"is not a user name: {value!r}")
     assert lastfm_url is not None and lb_url is not None
     probe = Settings(

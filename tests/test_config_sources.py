@@ -29,8 +29,12 @@ def test_listenbrainz_token_without_user_names_listenbrainz_user() -> None:
     assert refused({"LISTENBRAINZ_TOKEN": "t"}).variable == "LISTENBRAINZ_USER"
 
 
-def test_a_user_name_with_a_slash_is_refused() -> None:
-    assert refused({"LISTENBRAINZ_USER": "a/../b"}).variable == "LISTENBRAINZ_USER"
+def test_a_user_name_with_a_control_character_is_refused() -> None:
+    assert refused({"LISTENBRAINZ_USER": "a\x07b"}).variable == "LISTENBRAINZ_USER"
+
+
+def test_a_user_name_with_a_space_is_accepted() -> None:
+    assert load_settings({"LISTENBRAINZ_USER": "Some User"}).listenbrainz_user == "Some User"
 
 
 def test_a_lastfm_url_with_an_unknown_scheme_is_refused() -> None:

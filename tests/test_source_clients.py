@@ -216,3 +216,9 @@ def test_log_lines_redact_an_api_key_in_a_query_string() -> None:
 
     line = "GET https://ws.audioscrobbler.com/2.0/?method=x&api_key=abcdef123&format=json"
     assert "abcdef123" not in RedactingFilter().redact(line)
+
+
+async def test_listenbrainz_a_user_name_with_a_slash_stays_one_path_segment(
+    http: httpx.AsyncClient, clock: ManualClock
+) -> None:
+    assert await kind_of(listenbrainz(http, clock, user="sim-user/../x").playing_now()) == "config"
