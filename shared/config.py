@@ -6,6 +6,7 @@ with one line on stderr, so a typo never becomes a crash loop with a traceback.
 
 from __future__ import annotations
 
+import dataclasses
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -224,23 +225,13 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         if value is not None and (len(value) > 200 or not value.isprintable()):
             raise ConfigError(name, f"is not a user name: {value!r}")
     assert lastfm_url is not None and lb_url is not None
-    probe = Settings(
-        client_id=_text(e, "SPOTIFY_CLIENT_ID"),
-        client_secret=_text(e, "SPOTIFY_CLIENT_SECRET"),
-        access_token=_text(e, "SPOTIFY_ACCESS_TOKEN"),
-        lastfm_api_key=lastfm_key,
-        lastfm_user=lastfm_user,
-        listenbrainz_user=lb_user,
-    )
-    sources = _sources(e, probe.configured_providers)
-    return Settings(
+    settings = Settings(
         lastfm_api_key=lastfm_key,
         lastfm_user=lastfm_user,
         lastfm_api_url=lastfm_url,
         listenbrainz_user=lb_user,
         listenbrainz_token=lb_token,
         listenbrainz_api_url=lb_url,
-        sources=sources,
         client_id=_text(e, "SPOTIFY_CLIENT_ID"),
         client_secret=_text(e, "SPOTIFY_CLIENT_SECRET"),
         refresh_token=_text(e, "SPOTIFY_REFRESH_TOKEN"),
@@ -258,3 +249,4 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         sse_ping_interval=_number(e, "SSE_PING_INTERVAL", 15.0, 0.1),
         admin_token=_text(e, "ADMIN_TOKEN"),
     )
+    return dataclasses.replace(settings, sources=_sources(e, settings.configured_providers))
