@@ -231,3 +231,12 @@ async def test_no_source_secret_reaches_a_log_line(
         await run(poller, clock, 70)
     assert "sim-lastfm-key" not in caplog.text and "wrong-token" not in caplog.text
     assert "LASTFM_API_KEY" in caplog.text  # the bad key was reported, by name
+
+
+async def test_listenbrainz_asks_for_the_last_listen_once_per_idle_spell(
+    make_poller: MakePoller, clock: ManualClock, sim: SimState, sims: Simulators
+) -> None:
+    sim.player.set_state(sim.clock(), mode="stopped")
+    poller = make_poller(**NO_SPOTIFY, **LISTENBRAINZ)
+    await run(poller, clock, 300)
+    assert sims.listenbrainz.calls["listens"] == 1 and sims.listenbrainz.calls["playing-now"] > 10
