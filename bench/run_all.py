@@ -18,7 +18,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from bench import http_json, live, spotify_calls, sse_fanout
+from bench import http_json, live, source_calls, spotify_calls, sse_fanout
 from bench.procs import ROOT, median
 
 OUT = ROOT / "docs" / "BENCHMARKS.md"
@@ -252,7 +252,10 @@ def main() -> None:
     live_result = asyncio.run(
         live.measure(10 if args.quick else 30, 4 if args.quick else 10, [0, 100, 5000])
     )
+    print("calls per source (simulated clock)", flush=True)
+    sources = asyncio.run(source_calls.measure())
     text = render(calls, fanout, json_result, live_result, time.monotonic() - started, runs)
+    text += source_calls.section(sources)
     args.output.write_text(text)
     print(text)
     print(f"wrote {args.output}", file=sys.stderr)

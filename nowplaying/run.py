@@ -46,7 +46,7 @@ def serve_all(settings: Settings, host: str, port: int) -> int:
     """Web app and poller in one process; embedded store and demo player by default."""
     store = Store(connect(settings.redis_url), settings.redis_prefix)
     public = public_url(host, port)
-    demo = not settings.has_credentials
+    demo = not settings.has_provider
     extra: list[BaseRoute] = []
     if demo:
         poller, mount = demo_poller(settings, store, public)
@@ -56,7 +56,9 @@ def serve_all(settings: Settings, host: str, port: int) -> int:
     runtime = WebRuntime(settings, store, demo=demo, services=[poller])
     server = Server(uvicorn_config(build_app(runtime, extra), host, port), runtime)
     store_text = "Redis" if settings.redis_url else "embedded store (no Redis)"
-    mode = "demo: simulated Spotify player" if demo else "Spotify account"
+    mode = (
+        "demo: simulated Spotify player" if demo else "sources: " + ",".join(settings.source_order)
+    )
     print(f"nowplaying on {public}/  ({mode}, {store_text})", flush=True)
     if demo:
         print(
@@ -70,7 +72,7 @@ def serve_all(settings: Settings, host: str, port: int) -> int:
 
 def poller_main(settings: Settings) -> int:
     """`nowplaying poller`: needs credentials (a refresh token may arrive later via /login)."""
-    if not settings.access_token:
+    if not settings.access_token and not settings.has_provider:  # Last.fm/ListenBrainz need no app
         settings.require_client("required by the poller (or use `nowplaying run` for a demo)")
     if settings.redis_url is None:
         log.warning("REDIS_URL is unset: polling into an embedded store no web app can read")

@@ -23,6 +23,7 @@ from apscheduler.triggers.date import DateTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
 from poller import policy
+from poller.multisource import Failover
 from poller.tokens import TokenManager
 from shared.changes import should_publish
 from shared.config import Settings
@@ -101,6 +102,7 @@ class Poller:
         self.polls = 0
         self._lock = asyncio.Lock()
         self.leader_ttl_ms = LEADER_TTL_MS
+        self.failover = Failover.for_poller(self)  # None: Spotify alone, as before
 
     def now_ms(self) -> int:
         return int(self.clock() * 1000)
@@ -203,6 +205,7 @@ class Poller:
                 "tokenAuthorizedAt": record.authorized_at,
                 "demo": self.demo,
                 "pausedUntil": None,
+                "sources": self.failover.states() if self.failover else None,
             }
         )
 
@@ -216,13 +219,17 @@ class Poller:
                 delay = self.leader_ttl_ms / 3000
                 return
             async with self._lock:
-                delay = await self.poll_once()
+                delay = await self.poll_round()
         except Exception:
             log.exception("unexpected error in the poll loop")
             self.failures += 1
             delay = policy.backoff_delay(self.failures, self.settings.poll_interval, self.rng)
         finally:
             self._schedule_poll(delay)
+
+    async def poll_round(self) -> float:
+        """One poll of every due source (the failover), or of Spotify alone as before."""
+        return await (self.failover.poll(self) if self.failover else self.poll_once())
 
     async def poll_once(self) -> float:
         """Poll Spotify, publish on change, and return seconds until the next poll."""
@@ -326,7 +333,11 @@ class Poller:
         await self._record(state)
         return max(0.2, delay)
 
-    async def _publish(self, song: Song | None, *, stale: bool, keep_song: bool = False) -> None:
+    async def _publish(
+        self, song: Song | None, *, stale: bool, keep_song: bool = False, force: bool = False
+    ) -> None:
+        if self.failover is not None and not force:
+            return  # with several sources, the failover publishes what it chose
         floor = self.published["version"] if self.published else 0
         fallback = self.published
 

@@ -6,6 +6,7 @@ with one line on stderr, so a typo never becomes a crash loop with a traceback.
 
 from __future__ import annotations
 
+import dataclasses
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -19,6 +20,9 @@ from shared.heartbeat import stale_window_s
 DEFAULT_REDIRECT_URI = "http://127.0.0.1:8000/callback"
 DEFAULT_ACCOUNTS_URL = "https://accounts.spotify.com"
 DEFAULT_API_URL = "https://api.spotify.com/v1"
+DEFAULT_LASTFM_API_URL = "https://ws.audioscrobbler.com/2.0/"
+DEFAULT_LISTENBRAINZ_API_URL = "https://api.listenbrainz.org"
+PROVIDERS = ("spotify", "lastfm", "listenbrainz")
 
 
 class ConfigError(Exception):
@@ -48,6 +52,13 @@ class Settings:
     cors_origins: tuple[str, ...] = ("*",)
     sse_ping_interval: float = 15.0
     admin_token: str | None = field(default=None, repr=False)
+    lastfm_api_key: str | None = field(default=None, repr=False)
+    lastfm_user: str | None = None
+    lastfm_api_url: str = DEFAULT_LASTFM_API_URL
+    listenbrainz_user: str | None = None
+    listenbrainz_token: str | None = field(default=None, repr=False)
+    listenbrainz_api_url: str = DEFAULT_LISTENBRAINZ_API_URL
+    sources: tuple[str, ...] | None = None  # None: every configured provider, in PROVIDERS order
 
     @property
     def has_credentials(self) -> bool:
@@ -55,6 +66,29 @@ class Settings:
         return bool(self.client_id and self.client_secret and self.refresh_token) or bool(
             self.access_token
         )
+
+    @property
+    def configured_providers(self) -> tuple[str, ...]:
+        """Providers with enough configuration to be asked, in the default preference order.
+
+        Spotify counts with its app credentials alone: the refresh token may arrive later
+        through `/login` or `nowplaying auth` into Redis."""
+        present = {
+            "spotify": bool(self.client_id and self.client_secret) or bool(self.access_token),
+            "lastfm": bool(self.lastfm_api_key and self.lastfm_user),
+            "listenbrainz": bool(self.listenbrainz_user),
+        }
+        return tuple(p for p in PROVIDERS if present[p])
+
+    @property
+    def source_order(self) -> tuple[str, ...]:
+        """`SOURCES`, or every configured provider."""
+        return self.sources if self.sources is not None else self.configured_providers
+
+    @property
+    def has_provider(self) -> bool:
+        """Real listening data can be read (else `nowplaying run` shows the demo player)."""
+        return self.has_credentials or any(p != "spotify" for p in self.configured_providers)
 
     @property
     def stale_after_s(self) -> float:
@@ -83,7 +117,14 @@ class Settings:
 
     def secrets(self) -> list[str]:
         """Values that must never reach a response or a log line."""
-        values = [self.client_secret, self.refresh_token, self.access_token, self.admin_token]
+        values = [
+            self.client_secret,
+            self.refresh_token,
+            self.access_token,
+            self.admin_token,
+            self.lastfm_api_key,
+            self.listenbrainz_token,
+        ]
         return [v for v in values if v]
 
 
@@ -141,6 +182,41 @@ def _url(env: Mapping[str, str], name: str, default: str | None, schemes: set[st
     return raw.rstrip("/") if parts.scheme in ("http", "https") else raw
 
 
+def _sources(env: Mapping[str, str], configured: tuple[str, ...]) -> tuple[str, ...] | None:
+    """`SOURCES`: known, configured, not repeated; None when unset (the default order)."""
+    raw = _text(env, "SOURCES")
+    if raw is None:
+        return None
+    names = tuple(n.strip().lower() for n in raw.split(",") if n.strip())
+    if not names:
+        raise ConfigError("SOURCES", "names no provider (spotify, lastfm, listenbrainz)")
+    for name in names:
+        if name not in PROVIDERS:
+            raise ConfigError(
+                "SOURCES", f"unknown provider {name!r} (spotify, lastfm, listenbrainz)"
+            )
+        if name not in configured:
+            needs = {
+                "spotify": "SPOTIFY_CLIENT_ID and SPOTIFY_CLIENT_SECRET",
+                "lastfm": "LASTFM_API_KEY and LASTFM_USER",
+                "listenbrainz": "LISTENBRAINZ_USER",
+            }[name]
+            raise ConfigError("SOURCES", f"{name!r} is not configured (it needs {needs})")
+    if len(set(names)) != len(names):
+        raise ConfigError("SOURCES", f"names a provider twice: {raw!r}")
+    return names
+
+
+def _pair(env: Mapping[str, str], first: str, second: str) -> tuple[str | None, str | None]:
+    """Two variables that only work together: one without the other names the missing one."""
+    a, b = _text(env, first), _text(env, second)
+    if a and not b:
+        raise ConfigError(second, f"is required when {first} is set")
+    if b and not a:
+        raise ConfigError(first, f"is required when {second} is set")
+    return a, b
+
+
 def load_settings(env: Mapping[str, str] | None = None) -> Settings:
     """Build Settings from a mapping (default: the real environment merged over `.env`)."""
     e = read_environment() if env is None else env
@@ -160,7 +236,24 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
     accounts = _url(e, "SPOTIFY_ACCOUNTS_URL", DEFAULT_ACCOUNTS_URL, {"http", "https"})
     api = _url(e, "SPOTIFY_API_URL", DEFAULT_API_URL, {"http", "https"})
     assert redirect is not None and accounts is not None and api is not None
-    return Settings(
+    lastfm_key, lastfm_user = _pair(e, "LASTFM_API_KEY", "LASTFM_USER")
+    lastfm_url = _url(e, "LASTFM_API_URL", DEFAULT_LASTFM_API_URL, {"http", "https"})
+    lb_url = _url(e, "LISTENBRAINZ_API_URL", DEFAULT_LISTENBRAINZ_API_URL, {"http", "https"})
+    lb_user, lb_token = _text(e, "LISTENBRAINZ_USER"), _text(e, "LISTENBRAINZ_TOKEN")
+    if lb_token and not lb_user:
+        raise ConfigError("LISTENBRAINZ_USER", "is required when LISTENBRAINZ_TOKEN is set")
+    for name, value in (("LASTFM_USER", lastfm_user), ("LISTENBRAINZ_USER", lb_user)):
+        # Names may hold spaces or slashes (MusicBrainz allows them): clients encode them.
+        if value is not None and (len(value) > 200 or not value.isprintable()):
+            raise ConfigError(name, f"is not a user name: {value!r}")
+    assert lastfm_url is not None and lb_url is not None
+    settings = Settings(
+        lastfm_api_key=lastfm_key,
+        lastfm_user=lastfm_user,
+        lastfm_api_url=lastfm_url,
+        listenbrainz_user=lb_user,
+        listenbrainz_token=lb_token,
+        listenbrainz_api_url=lb_url,
         client_id=_text(e, "SPOTIFY_CLIENT_ID"),
         client_secret=_text(e, "SPOTIFY_CLIENT_SECRET"),
         refresh_token=_text(e, "SPOTIFY_REFRESH_TOKEN"),
@@ -178,3 +271,4 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         sse_ping_interval=_number(e, "SSE_PING_INTERVAL", 15.0, 0.1),
         admin_token=_text(e, "ADMIN_TOKEN"),
     )
+    return dataclasses.replace(settings, sources=_sources(e, settings.configured_providers))

@@ -31,6 +31,7 @@ class Heartbeat(TypedDict):
     tokenAuthorizedAt: int | None
     demo: bool
     pausedUntil: int | None
+    sources: dict[str, Any] | None  # with several sources: each one's state and what to fix
 
 
 def new_heartbeat(at_ms: int, state: str = "unknown") -> Heartbeat:
@@ -47,6 +48,7 @@ def new_heartbeat(at_ms: int, state: str = "unknown") -> Heartbeat:
         "tokenAuthorizedAt": None,
         "demo": False,
         "pausedUntil": None,
+        "sources": None,
     }
 
 
@@ -87,6 +89,8 @@ def decode_heartbeat(raw: bytes | str | None) -> Heartbeat | None:
     beat["tokenAuthorizedAt"] = _opt_int(value.get("tokenAuthorizedAt"))
     beat["demo"] = value.get("demo") is True
     beat["pausedUntil"] = _opt_int(value.get("pausedUntil"))
+    sources = value.get("sources")
+    beat["sources"] = sources if isinstance(sources, dict) else None
     return beat
 
 

@@ -12,7 +12,7 @@ import sys
 from collections.abc import Iterable
 
 _QUERY_SECRET = re.compile(
-    r"(?i)\b(code|token|access_token|refresh_token|client_secret|code_verifier|state)=[^&\s\"']+"
+    r"(?i)\b(code|token|access_token|refresh_token|client_secret|code_verifier|state|api_key)=[^&\s\"']+"
 )
 _BEARER = re.compile(r"(?i)\b(Bearer|Basic)\s+[A-Za-z0-9._~+/=-]+")
 

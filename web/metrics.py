@@ -86,6 +86,11 @@ class PollerCollector:
             "Spotify calls by endpoint and status",
             labels=["endpoint", "status"],
         )
+        sources = CounterMetricFamily(
+            "nowplaying_source_calls",
+            "Last.fm and ListenBrainz calls by provider, endpoint and status",
+            labels=["provider", "endpoint", "status"],
+        )
         for key, value in sorted(self.stats.items()):
             kind, _, rest = key.partition(":")
             if kind == "poll":
@@ -93,8 +98,12 @@ class PollerCollector:
             elif kind == "spotify":
                 endpoint, _, status = rest.rpartition(":")
                 calls.add_metric([endpoint, status], value)
+            elif kind in ("lastfm", "listenbrainz"):
+                endpoint, _, status = rest.rpartition(":")
+                sources.add_metric([kind, endpoint, status], value)
         yield polls
         yield calls
+        yield sources
         if self.days is not None:
             yield GaugeMetricFamily(
                 "nowplaying_refresh_token_days_left",

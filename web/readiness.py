@@ -43,4 +43,6 @@ def readiness(
             report["action"] = REAUTH_ACTION
         elif days is not None and days <= TOKEN_WARN_DAYS:
             report["action"] = f"The refresh token expires in {days:.0f} days: reconnect soon."
+        if beat["sources"]:
+            report["sources"] = beat["sources"]  # each source's state and what to fix
     return (200 if ready else 503), report

@@ -1,4 +1,4 @@
-"""`nowplaying simulator`: the simulated Spotify on its own socket."""
+"""`nowplaying simulator`: the simulated Spotify, Last.fm and ListenBrainz on one socket."""
 
 from __future__ import annotations
 
@@ -8,21 +8,23 @@ from shared.simulator.app import (
     DEFAULT_CLIENT_ID,
     DEFAULT_CLIENT_SECRET,
     DEFAULT_REFRESH_TOKEN,
-    build_app,
     new_state,
 )
+from shared.simulator.combined import build_simulators, variables
 
 
 def serve_simulator(host: str, port: int) -> int:
     public = f"http://{'127.0.0.1' if host in ('0.0.0.0', '::') else host}:{port}"
-    app = build_app(new_state(public))
+    sims = build_simulators(new_state(public))
+    scrobblers = "".join(f"\n  {k}={v}" for k, v in variables(public, sims).items())
     print(
         f"Simulated Spotify on {public}\n"
         f"  SPOTIFY_ACCOUNTS_URL={public}\n  SPOTIFY_API_URL={public}/v1\n"
         f"  SPOTIFY_CLIENT_ID={DEFAULT_CLIENT_ID}\n"
         f"  SPOTIFY_CLIENT_SECRET={DEFAULT_CLIENT_SECRET}\n"
-        f"  SPOTIFY_REFRESH_TOKEN={DEFAULT_REFRESH_TOKEN}",
+        f"  SPOTIFY_REFRESH_TOKEN={DEFAULT_REFRESH_TOKEN}\n"
+        f"Simulated Last.fm and ListenBrainz (the same player):{scrobblers}",
         flush=True,
     )
-    uvicorn.run(app, host=host, port=port, log_config=None, access_log=False)
+    uvicorn.run(sims.app, host=host, port=port, log_config=None, access_log=False)
     return 0

@@ -1,0 +1,50 @@
+"""The three simulated services around one player: Spotify at `/`, Last.fm at
+`/lastfm/2.0/`, ListenBrainz at `/listenbrainz`, as `nowplaying simulator` serves them."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from starlette.applications import Starlette
+from starlette.routing import Mount
+
+from shared.simulator.app import SimState, build_app
+from shared.simulator.lastfm import build_lastfm_app
+from shared.simulator.listenbrainz import build_listenbrainz_app
+from shared.simulator.scrobble import ScrobbleSim
+
+LASTFM_PATH = "/lastfm/2.0"
+LISTENBRAINZ_PATH = "/listenbrainz"
+
+
+@dataclass
+class Simulators:
+    spotify: SimState
+    lastfm: ScrobbleSim
+    listenbrainz: ScrobbleSim
+    app: Starlette
+
+
+def build_simulators(state: SimState) -> Simulators:
+    """Every simulated provider, sharing `state.player` and its clock."""
+    lastfm = ScrobbleSim(state.player, state.clock)
+    listenbrainz = ScrobbleSim(state.player, state.clock)
+    app = Starlette(
+        routes=[
+            Mount(LASTFM_PATH, app=build_lastfm_app(lastfm)),
+            Mount(LISTENBRAINZ_PATH, app=build_listenbrainz_app(listenbrainz)),
+            Mount("/", app=build_app(state)),
+        ]
+    )
+    return Simulators(state, lastfm, listenbrainz, app)
+
+
+def variables(public: str, sims: Simulators) -> dict[str, str]:
+    """What to set to point a poller at each simulated scrobbler."""
+    return {
+        "LASTFM_API_URL": f"{public}{LASTFM_PATH}/",
+        "LASTFM_API_KEY": sims.lastfm.api_key,
+        "LASTFM_USER": sims.lastfm.user,
+        "LISTENBRAINZ_API_URL": f"{public}{LISTENBRAINZ_PATH}",
+        "LISTENBRAINZ_USER": sims.listenbrainz.user,
+    }
