@@ -44,6 +44,7 @@ LEADER_TTL_MS = 10_000
 TOKEN_LIFETIME_DAYS = 182
 TOKEN_WARN_DAYS = 14
 DAY_MS = 86_400_000
+PUBLISH_FAILURES_STALE = 3  # consecutive failed publishes before the stored song goes stale
 
 
 def token_days_left(authorized_at_ms: int | None, now_ms: int) -> float | None:
@@ -122,6 +123,7 @@ class Poller:
         self.polls = 0
         self._lock = asyncio.Lock()
         self.leader_ttl_ms = LEADER_TTL_MS
+        self.publish_failures = 0
 
     def now_ms(self) -> int:
         return int(self.clock() * 1000)
@@ -372,7 +374,13 @@ class Poller:
             document = await self.store.transition(change)
         except Exception as exc:
             log.warning("could not publish (redis: %s); will retry", type(exc).__name__)
+            self.publish_failures += 1
+            if not keep_song and self.publish_failures >= PUBLISH_FAILURES_STALE:
+                # What readers have is no longer what plays: say so with the stored song.
+                await self._publish(None, stale=True, keep_song=True)
             return
+        if not keep_song:
+            self.publish_failures = 0
         if document is not None:
             self.published = document
 
