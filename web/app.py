@@ -314,4 +314,5 @@ def build_app(runtime: WebRuntime, extra_routes: list[BaseRoute] | None = None) 
         ),
     ]
     app = Starlette(routes=routes, middleware=middleware, lifespan=lifespan)
+    app.router.redirect_slashes = False  # its Location echoes the Host header (#13 row 16)
     return HotRoutes(app, now_playing, stream)
