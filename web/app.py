@@ -33,6 +33,7 @@ from shared.config import Settings
 from shared.logs import RedactingFilter
 from shared.store import Store, fingerprint
 from web.art import ArtCache
+from web.art_policy import ArtPolicy
 from web.cors import Cors
 from web.follower import follow, watch_poller
 from web.hot import HotRoutes, NowPlayingEndpoint
@@ -64,7 +65,7 @@ class WebRuntime:
         self.hub = Hub(demo=self.demo)
         self.metrics = Metrics(self.hub)
         self.http = httpx.AsyncClient(timeout=httpx.Timeout(3.0), follow_redirects=True)
-        self.art = ArtCache(self.http)
+        self.art = ArtCache(self.http, policy=ArtPolicy.from_settings(self.settings))
 
     async def start(self) -> None:
         raw = None
