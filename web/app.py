@@ -32,6 +32,7 @@ from shared import oauth
 from shared.config import Settings
 from shared.logs import RedactingFilter
 from shared.store import Store, fingerprint
+from web import demo_art
 from web.art import ArtCache
 from web.art_policy import ArtPolicy
 from web.cors import Cors
@@ -65,7 +66,8 @@ class WebRuntime:
         self.hub = Hub(demo=self.demo)
         self.metrics = Metrics(self.hub)
         self.http = httpx.AsyncClient(timeout=httpx.Timeout(3.0), follow_redirects=True)
-        self.art = ArtCache(self.http, policy=ArtPolicy.from_settings(self.settings))
+        policy = ArtPolicy.from_settings(self.settings)
+        self.art = ArtCache(self.http, policy=policy, local=demo_art.lookup)
 
     async def start(self) -> None:
         raw = None

@@ -7,12 +7,13 @@ from types import FrameType
 
 import httpx
 import uvicorn
-from starlette.routing import BaseRoute, Mount
+from starlette.routing import BaseRoute
 
 from poller.service import Poller, make_http_client
 from shared.config import Settings
 from shared.simulator import app as sim
 from shared.store import Store, connect
+from web import demo_art
 from web.app import WebRuntime, build_app
 
 
@@ -61,9 +62,11 @@ def serve_web(settings: Settings, host: str, port: int) -> int:
     return 0
 
 
-def demo_poller(settings: Settings, store: Store, public: str) -> tuple[Poller, Mount]:
-    """The simulated Spotify mounted in-process, and a poller wired to it without sockets."""
-    state = sim.new_state(f"{public}/sim")
+def demo_poller(settings: Settings, store: Store, public: str) -> tuple[Poller, BaseRoute]:
+    """A poller wired to the simulated Spotify in-process, without sockets and without any
+    public mount (#13 row 1), and the route that serves the demo's art on the same origin."""
+    state = sim.new_state(public)
+    state.player.art_base = demo_art.PATH
     sim_app = sim.build_app(state)
     demo_settings = dataclasses.replace(
         settings,
@@ -75,7 +78,7 @@ def demo_poller(settings: Settings, store: Store, public: str) -> tuple[Poller, 
         api_url="http://simulator/v1",
     )
     http = make_http_client(2.0, transport=httpx.ASGITransport(app=sim_app))
-    return Poller(demo_settings, store, http, demo=True), Mount("/sim", app=sim_app)
+    return Poller(demo_settings, store, http, demo=True), demo_art.route()
 
 
 def serve_all(settings: Settings, host: str, port: int) -> int:
@@ -85,8 +88,8 @@ def serve_all(settings: Settings, host: str, port: int) -> int:
     demo = not settings.has_credentials
     extra: list[BaseRoute] = []
     if demo:
-        poller, mount = demo_poller(settings, store, public)
-        extra.append(mount)
+        poller, art_route = demo_poller(settings, store, public)
+        extra.append(art_route)
     else:
         timeout = max(0.5, min(10.0, settings.poll_interval * 0.8))
         poller = Poller(settings, store, make_http_client(timeout), demo=False)

@@ -13,9 +13,14 @@ from shared.simulator.app import (
 )
 
 
-def serve_simulator(host: str, port: int) -> int:
+def serve_simulator(host: str, port: int, redirect_uri: str | None = None) -> int:
+    """On a socket, its authorize page redirects only to `redirect_uri` (the configured
+    SPOTIFY_REDIRECT_URI), never to whatever a link names."""
     public = f"http://{'127.0.0.1' if host in ('0.0.0.0', '::') else host}:{port}"
-    app = build_app(new_state(public))
+    state = new_state(public)
+    if redirect_uri is not None:
+        state.redirect_uris = {redirect_uri}
+    app = build_app(state)
     print(
         f"Simulated Spotify on {public}\n"
         f"  SPOTIFY_ACCOUNTS_URL={public}\n  SPOTIFY_API_URL={public}/v1\n"
