@@ -18,6 +18,7 @@ from typing import Any
 import redis.asyncio as redis
 
 from bench.procs import (
+    CROWD_LIMITS,
     Proc,
     free_port,
     median,
@@ -93,7 +94,7 @@ async def one_run(server: str, redis_url: str, count: int) -> FanoutResult:
     await store.publish(song(0), stale=False, demo=False, now_ms=int(time.time() * 1000))
     beat = asyncio.create_task(keep_heartbeat(store))
     port = free_port()
-    env = {"REDIS_URL": redis_url, "REDIS_PREFIX": prefix, "LOG_LEVEL": "WARNING"}
+    env = {"REDIS_URL": redis_url, "REDIS_PREFIX": prefix, "LOG_LEVEL": "WARNING", **CROWD_LIMITS}
     proc: Proc = python(server.split()[0], [*SERVERS[server], str(port)], env)
     try:
         await asyncio.to_thread(wait_http, f"http://127.0.0.1:{port}/healthz", 20, proc)

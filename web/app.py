@@ -38,9 +38,11 @@ from web.art_policy import ArtPolicy
 from web.cors import Cors
 from web.follower import follow, watch_poller
 from web.hot import HotRoutes, NowPlayingEndpoint
+from web.http_limits import LimitedHttpToolsProtocol
 from web.hub import Hub
 from web.metrics import Metrics, RequestCounter
 from web.sse import StreamEndpoint
+from web.stream_limits import LimitsCollector, StreamGate, StreamLimiter
 from web.svg import render_card
 
 log = logging.getLogger("nowplaying.web")
@@ -60,11 +62,16 @@ class WebRuntime:
     metrics: Metrics = field(init=False)
     http: httpx.AsyncClient = field(init=False)
     art: ArtCache = field(init=False)
+    limiter: StreamLimiter = field(init=False)
     tasks: list[asyncio.Task[None]] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         self.hub = Hub(demo=self.demo)
         self.metrics = Metrics(self.hub)
+        self.limiter = StreamLimiter(
+            self.settings.max_streams, self.settings.max_streams_per_client
+        )
+        self.metrics.registry.register(LimitsCollector(self.limiter, LimitedHttpToolsProtocol))
         self.http = httpx.AsyncClient(timeout=httpx.Timeout(3.0), follow_redirects=True)
         policy = ArtPolicy.from_settings(self.settings)
         self.art = ArtCache(self.http, policy=policy, local=demo_art.lookup)
@@ -282,7 +289,7 @@ def build_app(runtime: WebRuntime, extra_routes: list[BaseRoute] | None = None) 
 
     cors = Cors(settings.cors_origins)
     now_playing = NowPlayingEndpoint(hub, runtime.metrics, cors)
-    stream = StreamEndpoint(hub, runtime.metrics, cors)
+    stream = StreamGate(StreamEndpoint(hub, runtime.metrics, cors), runtime.limiter)
     routes: list[BaseRoute] = [
         Route("/", index),
         Route("/api/now-playing", now_playing),

@@ -15,6 +15,7 @@ from shared.simulator import app as sim
 from shared.store import Store, connect
 from web import demo_art
 from web.app import WebRuntime, build_app
+from web.http_limits import uvicorn_options, warn_if_few_file_descriptors
 
 
 class Server(uvicorn.Server):
@@ -35,7 +36,11 @@ class Server(uvicorn.Server):
         super().handle_exit(sig, frame)
 
 
-def _config(app: object, host: str, port: int) -> uvicorn.Config:
+def _config(app: object, host: str, port: int, settings: Settings | None = None) -> uvicorn.Config:
+    """uvicorn's configuration; with `settings`, the request limits (web/http_limits.py)."""
+    limits = uvicorn_options(settings) if settings is not None else {}
+    if settings is not None:
+        warn_if_few_file_descriptors(settings)
     return uvicorn.Config(
         app,  # type: ignore[arg-type]
         host=host,
@@ -45,6 +50,7 @@ def _config(app: object, host: str, port: int) -> uvicorn.Config:
         timeout_graceful_shutdown=1,
         timeout_keep_alive=30,
         backlog=4096,
+        **limits,
     )
 
 
@@ -56,7 +62,7 @@ def _public(host: str, port: int) -> str:
 def serve_web(settings: Settings, host: str, port: int) -> int:
     store = Store(connect(settings.redis_url), settings.redis_prefix)
     runtime = WebRuntime(settings, store)
-    server = Server(_config(build_app(runtime), host, port), runtime)
+    server = Server(_config(build_app(runtime), host, port, settings), runtime)
     print(f"nowplaying web on {_public(host, port)}/", flush=True)
     server.run()
     return 0
@@ -94,7 +100,7 @@ def serve_all(settings: Settings, host: str, port: int) -> int:
         timeout = max(0.5, min(10.0, settings.poll_interval * 0.8))
         poller = Poller(settings, store, make_http_client(timeout), demo=False)
     runtime = WebRuntime(settings, store, demo=demo, poller=poller)
-    server = Server(_config(build_app(runtime, extra), host, port), runtime)
+    server = Server(_config(build_app(runtime, extra), host, port, settings), runtime)
     store_text = "Redis" if settings.redis_url else "embedded store (no Redis)"
     mode = "demo: simulated Spotify player" if demo else "Spotify account"
     print(f"nowplaying on {public}/  ({mode}, {store_text})", flush=True)
