@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import hmac
 import html
 import logging
 import time
@@ -33,6 +32,7 @@ from shared.config import Settings
 from shared.logs import RedactingFilter
 from shared.store import Store, fingerprint
 from web import demo_art
+from web.admin_guard import AdminGuard
 from web.art import ArtCache
 from web.art_policy import ArtPolicy
 from web.cors import Cors
@@ -41,6 +41,7 @@ from web.hot import HotRoutes, NowPlayingEndpoint
 from web.http_limits import LimitedHttpToolsProtocol
 from web.hub import Hub
 from web.metrics import Metrics, RequestCounter
+from web.read_cache import Cached, Snapshot, redis_snapshot
 from web.sse import StreamEndpoint
 from web.stream_limits import LimitsCollector, StreamGate, StreamLimiter
 from web.svg import render_card
@@ -63,6 +64,8 @@ class WebRuntime:
     http: httpx.AsyncClient = field(init=False)
     art: ArtCache = field(init=False)
     limiter: StreamLimiter = field(init=False)
+    admin: AdminGuard = field(init=False)
+    redis_reads: Cached[Snapshot] = field(init=False)
     tasks: list[asyncio.Task[None]] = field(default_factory=list)
 
     def __post_init__(self) -> None:
@@ -72,6 +75,8 @@ class WebRuntime:
             self.settings.max_streams, self.settings.max_streams_per_client
         )
         self.metrics.registry.register(LimitsCollector(self.limiter, LimitedHttpToolsProtocol))
+        self.admin = AdminGuard(self.settings.admin_token)
+        self.redis_reads = redis_snapshot(self.store)
         self.http = httpx.AsyncClient(timeout=httpx.Timeout(3.0), follow_redirects=True)
         policy = ArtPolicy.from_settings(self.settings)
         self.art = ArtCache(self.http, policy=policy, local=demo_art.lookup)
@@ -155,9 +160,7 @@ def build_app(runtime: WebRuntime, extra_routes: list[BaseRoute] | None = None) 
         ready = True
         beat = None
         try:
-            async with asyncio.timeout(1.5):
-                await store.ping()
-                beat = await store.heartbeat()
+            beat = (await runtime.redis_reads.get()).heartbeat  # at most once a second
         except Exception as exc:
             report["redis"] = f"unreachable ({type(exc).__name__})"
             ready = False
@@ -191,20 +194,19 @@ def build_app(runtime: WebRuntime, extra_routes: list[BaseRoute] | None = None) 
         stats: dict[str, int] = {}
         days = None
         with contextlib.suppress(Exception):
-            async with asyncio.timeout(1.0):
-                stats = await store.stats()
-                beat = await store.heartbeat()
-                if beat:
-                    days = token_days_left(beat.get("tokenAuthorizedAt"), int(time.time() * 1000))
+            snapshot = await runtime.redis_reads.get()  # at most once a second
+            stats, beat = snapshot.stats, snapshot.heartbeat
+            if beat:
+                days = token_days_left(beat.get("tokenAuthorizedAt"), int(time.time() * 1000))
         body = runtime.metrics.render(stats, days)
         return Response(body, media_type="text/plain; version=0.0.4; charset=utf-8")
 
     async def login(request: Request) -> Response:
         if not settings.admin_token:
             return Response("Not Found", 404)
-        given = request.query_params.get("token", "")
-        if not hmac.compare_digest(given.encode(), settings.admin_token.encode()):
-            return _page("Forbidden", "<p>Open /login?token=&lt;ADMIN_TOKEN&gt;.</p>", 403)
+        refused = runtime.admin.refuse(request)  # throttled per address, logged
+        if refused is not None:
+            return refused
         if not settings.client_id or not settings.client_secret:
             return _page(
                 "Not configured",
