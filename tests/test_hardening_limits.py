@@ -16,7 +16,12 @@ from shared.config import Settings
 from shared.store import Store
 from tests.conftest import serve
 from web.app import WebRuntime, build_app
-from web.http_limits import MAX_HEAD_BYTES, uvicorn_options
+from web.http_limits import (
+    FDS_PER_EXTRA_CONNECTION,
+    MAX_HEAD_BYTES,
+    LimitedHttpToolsProtocol,
+    uvicorn_options,
+)
 from web.stream_limits import StreamLimiter, client_key
 
 
@@ -231,3 +236,12 @@ async def test_row3_behind_a_trusted_proxy_each_client_has_its_own_cap(fake_stor
             for i in (1, 2, 1)
         ]
     assert statuses == [200, 200, 503]
+
+
+def test_the_web_commands_server_config_carries_the_limits() -> None:
+    from web.server import _config
+
+    config = _config(object(), "127.0.0.1", 8000, Settings(max_streams=50))
+    assert issubclass(config.http, LimitedHttpToolsProtocol)  # type: ignore[arg-type]
+    assert config.limit_concurrency == 50 + FDS_PER_EXTRA_CONNECTION
+    assert config.forwarded_allow_ips == "127.0.0.1" and config.proxy_headers

@@ -29,7 +29,6 @@ from shared.config import Settings
 log = logging.getLogger("nowplaying.web")
 
 MAX_HEAD_BYTES = 16 * 1024
-KEEP_ALIVE_S = 30
 FDS_PER_EXTRA_CONNECTION = 256  # room for non-stream requests beside a full stream cap
 
 
@@ -150,7 +149,6 @@ def uvicorn_options(settings: Settings) -> dict[str, Any]:
         "limit_concurrency": settings.max_streams + FDS_PER_EXTRA_CONNECTION,
         "proxy_headers": True,
         "forwarded_allow_ips": settings.forwarded_allow_ips,
-        "timeout_keep_alive": KEEP_ALIVE_S,
     }
 
 

@@ -123,6 +123,7 @@ async def _busy(send: Send, body: bytes) -> None:
         (b"content-length", str(len(body)).encode()),
         (b"retry-after", str(RETRY_AFTER_S).encode()),
         (b"cache-control", b"no-store"),
+        (b"connection", b"close"),  # a refused client holds no socket either
     ]
     await send({"type": "http.response.start", "status": 503, "headers": headers})
     await send({"type": "http.response.body", "body": body})
