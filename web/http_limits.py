@@ -152,9 +152,10 @@ def uvicorn_options(settings: Settings) -> dict[str, Any]:
     }
 
 
-def warn_if_few_file_descriptors(settings: Settings) -> None:
-    """Each stream holds a socket: say so at start when ulimit -n cannot hold the cap
-    (past it, accept() fails and every client, /healthz included, is reset)."""
+def fit_file_descriptors(settings: Settings) -> None:
+    """Each stream holds a socket: raise the soft `ulimit -n` to what the caps need where
+    the hard limit allows, else say so at start (past it, accept() fails and every
+    client, /healthz included, is reset)."""
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     needed = settings.max_streams + FDS_PER_EXTRA_CONNECTION + 64
     if soft != resource.RLIM_INFINITY and soft < needed:

@@ -15,7 +15,7 @@ from shared.simulator import app as sim
 from shared.store import Store, connect
 from web import demo_art
 from web.app import WebRuntime, build_app
-from web.http_limits import uvicorn_options, warn_if_few_file_descriptors
+from web.http_limits import fit_file_descriptors, uvicorn_options
 
 
 class Server(uvicorn.Server):
@@ -40,7 +40,7 @@ def _config(app: object, host: str, port: int, settings: Settings | None = None)
     """uvicorn's configuration; with `settings`, the request limits (web/http_limits.py)."""
     limits = uvicorn_options(settings) if settings is not None else {}
     if settings is not None:
-        warn_if_few_file_descriptors(settings)
+        fit_file_descriptors(settings)
     return uvicorn.Config(
         app,  # type: ignore[arg-type]
         host=host,
