@@ -13,7 +13,7 @@ import argparse
 import asyncio
 import time
 import uuid
-from typing import Any
+from typing import Any, TypeVar
 
 import httpx
 import redis.asyncio as redis
@@ -36,6 +36,14 @@ VARIANTS = {
     "with limits": ["-m", "web", "--host", "127.0.0.1", "--port"],
     "without limits": ["-m", "bench.unlimited_web", "--port"],
 }
+
+
+T = TypeVar("T")
+
+
+def _alternating(items: list[T], run: int) -> list[T]:
+    """Each run in the other order, so that neither variant always goes first."""
+    return items if run % 2 == 0 else items[::-1]
 
 
 async def seed(url: str, prefix: str) -> None:
@@ -61,8 +69,8 @@ def json_side_by_side(url: str, runs: int, seconds: int) -> dict[str, list[float
         for _, target in procs.values():
             wrk(target, 1)  # warm
         results: dict[str, list[float]] = {name: [] for name in VARIANTS}
-        for _ in range(runs):
-            for name, (_, target) in procs.items():
+        for run in range(runs):
+            for name, (_, target) in _alternating(list(procs.items()), run):
                 results[name].append(wrk(target, seconds))
             print(f"  json { ({k: v[-1] for k, v in results.items()}) }", flush=True)
         return results
@@ -73,8 +81,8 @@ def json_side_by_side(url: str, runs: int, seconds: int) -> dict[str, list[float
 
 async def fanout_side_by_side(url: str, runs: int, count: int) -> dict[str, list[Any]]:
     results: dict[str, list[Any]] = {name: [] for name in VARIANTS}
-    for _ in range(runs):
-        for name, argv in VARIANTS.items():
+    for run in range(runs):
+        for name, argv in _alternating(list(VARIANTS.items()), run):
             result = await one_run(name, url, count, argv)
             print(f"  fanout {result}", flush=True)
             results[name].append(result)

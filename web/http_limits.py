@@ -7,10 +7,13 @@ sockets that sent nothing stayed open. `LimitedHttpToolsProtocol` adds both:
 - a head (request line and headers) past `max_head_bytes` is answered 431 and the
   connection closed. It is counted twice: the bytes received while the head is incomplete
   (so a huge header is cut off while it streams in, never buffered whole), and, exactly,
-  the parsed request line and headers when the head completes in one read;
-- a head not complete `head_timeout_s` after its first byte (or after the connection
-  opened) is answered 408 and closed. Between requests uvicorn's keep-alive timeout
-  applies as before.
+  the parsed target and headers once the head completes;
+- a head not complete `head_timeout_s` after the read that left it incomplete (or after
+  the connection opened) is answered 408 and closed. Between requests uvicorn's
+  keep-alive timeout applies as before.
+
+The per-request cost is kept to a few attribute checks: a head that arrives in one read
+(nearly all of them) arms no timer, and the exact size is summed once per request.
 
 Nothing here wraps the app's `send`: the fan-out writes straight into uvicorn's.
 """
@@ -56,7 +59,6 @@ class LimitedHttpToolsProtocol(HttpToolsProtocol):
         super().connection_made(transport)
         self._in_head = True
         self._head_received = 0  # raw bytes while the head is incomplete
-        self._head_parsed = 0  # request line and headers as parsed
         self._refused = False
         self._head_timer: asyncio.TimerHandle | None = None
         self._arm_head_timer()
@@ -92,30 +94,21 @@ class LimitedHttpToolsProtocol(HttpToolsProtocol):
             return
         if self._in_head:
             self._head_received += len(data)
-            self._arm_head_timer()
         super().data_received(data)
-        if self._in_head and self._head_received > self.max_head_bytes and not self._refused:
-            LimitedHttpToolsProtocol.refused_heads += 1
-            self._refuse(TOO_LARGE)
-
-    def on_message_begin(self) -> None:
-        super().on_message_begin()
-        self._head_parsed = 0
-
-    def on_url(self, url: bytes) -> None:
-        super().on_url(url)
-        self._head_parsed += len(url)
-
-    def on_header(self, name: bytes, value: bytes) -> None:
-        super().on_header(name, value)
-        self._head_parsed += len(name) + len(value) + 4
+        if self._in_head and not self._refused:  # the head is still incomplete
+            if self._head_received > self.max_head_bytes:
+                LimitedHttpToolsProtocol.refused_heads += 1
+                self._refuse(TOO_LARGE)
+            else:
+                self._arm_head_timer()  # a head done in one read never pays for a timer
 
     def on_headers_complete(self) -> None:
         self._in_head = False
         self._cancel_head_timer()
         if self._refused:
             return
-        if self._head_parsed > self.max_head_bytes:
+        size = len(self.url) + sum(len(n) + len(v) + 4 for n, v in self.headers)
+        if size > self.max_head_bytes:
             LimitedHttpToolsProtocol.refused_heads += 1
             self._refuse(TOO_LARGE)
             return
