@@ -125,6 +125,26 @@ def table(result: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
+def section(result: dict[str, Any]) -> str:
+    """The Markdown section docs/BENCHMARKS.md carries (bench/run_all.py appends it)."""
+    return "\n".join(
+        [
+            "## Request limits (header cap and deadline, connection and stream caps)",
+            "",
+            f"Command: `python -m bench.limits_cost --runs {result['runs']} "
+            f"--seconds {result['seconds']} --count {result['count']}`",
+            "",
+            "The same web app with the limits (`python -m web`) and without them",
+            "(`python -m bench.unlimited_web`), alternating which goes first, in one run; both",
+            "with the stream caps raised above the crowd. JSON: wrk as in the cached-JSON",
+            "section; fan-out: five changes to the open streams as in the fan-out section.",
+            "",
+            table(result),
+            "",
+        ]
+    )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--runs", type=int, default=3)
@@ -137,7 +157,7 @@ def main() -> None:
         uvloop.install()
     except ImportError:
         pass
-    print(table(measure(args.runs, args.seconds, args.count)))
+    print(section(measure(args.runs, args.seconds, args.count)))
 
 
 if __name__ == "__main__":

@@ -18,7 +18,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from bench import http_json, live, spotify_calls, sse_fanout
+from bench import http_json, limits_cost, live, spotify_calls, sse_fanout
 from bench.procs import ROOT, median
 
 OUT = ROOT / "docs" / "BENCHMARKS.md"
@@ -243,7 +243,10 @@ def main() -> None:
     live_result = asyncio.run(
         live.measure(10 if args.quick else 30, 4 if args.quick else 10, [0, 100, 5000])
     )
+    print("request limits: with and without (wrk, fan-out)", flush=True)
+    limits = limits_cost.measure(runs, 2 if args.quick else 5, 1000 if args.quick else 5000)
     text = render(calls, fanout, json_result, live_result, time.monotonic() - started, runs)
+    text += "\n" + limits_cost.section(limits)
     args.output.write_text(text)
     print(text)
     print(f"wrote {args.output}", file=sys.stderr)
