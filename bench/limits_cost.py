@@ -11,14 +11,12 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import time
 import uuid
 from typing import Any, TypeVar
 
 import httpx
-import redis.asyncio as redis
 
-from bench.http_json import wrk
+from bench.http_json import seed, wrk
 from bench.procs import (
     CROWD_LIMITS,
     Proc,
@@ -29,8 +27,7 @@ from bench.procs import (
     redis_server,
     wait_http,
 )
-from bench.sse_fanout import one_run, song
-from shared.store import Store
+from bench.sse_fanout import one_run
 
 VARIANTS = {
     "with limits": ["-m", "web", "--host", "127.0.0.1", "--port"],
@@ -44,13 +41,6 @@ T = TypeVar("T")
 def _alternating(items: list[T], run: int) -> list[T]:
     """Each run in the other order, so that neither variant always goes first."""
     return items if run % 2 == 0 else items[::-1]
-
-
-async def seed(url: str, prefix: str) -> None:
-    store = Store(redis.from_url(url), prefix)
-    await store.publish(song(1), stale=False, demo=False, now_ms=int(time.time() * 1000))
-    await store.write_heartbeat({"at": int(time.time() * 1000) + 3_600_000, "state": "bench"})
-    await store.close()
 
 
 def json_side_by_side(url: str, runs: int, seconds: int) -> dict[str, list[float]]:

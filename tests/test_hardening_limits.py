@@ -191,50 +191,48 @@ async def test_row3_a_closed_stream_frees_its_place(fake_store: Store) -> None:
             await asyncio.sleep(0.1)
 
 
-async def test_row3_streams_past_the_per_process_cap_get_a_503(fake_store: Store) -> None:
+async def statuses_from(
+    store: Store, forwarded_for: list[str], **limits: object
+) -> tuple[list[int], str]:
+    """The status of one stream per X-Forwarded-For value, all held open, and /metrics."""
     async with (
-        web(fake_store, max_streams=2, forwarded_allow_ips="127.0.0.1") as base,
+        web(store, **limits) as base,
         httpx.AsyncClient(timeout=5) as client,
         contextlib.AsyncExitStack() as stack,
     ):
-        statuses = [
-            (
-                await open_stream(client, base, stack, **{"X-Forwarded-For": f"203.0.113.{i}"})
-            ).status_code
-            for i in range(3)
-        ]
-        metrics = (await client.get(f"{base}/metrics")).text
+        statuses = []
+        for address in forwarded_for:
+            headers = {"X-Forwarded-For": address}
+            statuses.append((await open_stream(client, base, stack, **headers)).status_code)
+        return statuses, (await client.get(f"{base}/metrics")).text
+
+
+async def test_row3_streams_past_the_per_process_cap_get_a_503(fake_store: Store) -> None:
+    clients = ["203.0.113.1", "203.0.113.2", "203.0.113.3"]
+    statuses, metrics = await statuses_from(
+        fake_store, clients, max_streams=2, forwarded_allow_ips="127.0.0.1"
+    )
     assert statuses == [200, 200, 503]
     assert 'nowplaying_sse_streams_refused_total{cap="process"} 1.0' in metrics
 
 
 async def test_row3_x_forwarded_for_counts_only_from_a_trusted_proxy(fake_store: Store) -> None:
-    async with (
-        web(fake_store, max_streams_per_client=1, forwarded_allow_ips="10.9.9.9") as base,
-        httpx.AsyncClient(timeout=5) as client,
-        contextlib.AsyncExitStack() as stack,
-    ):
-        statuses = [
-            (
-                await open_stream(client, base, stack, **{"X-Forwarded-For": f"203.0.113.{i}"})
-            ).status_code
-            for i in range(2)
-        ]
+    statuses, _ = await statuses_from(
+        fake_store,
+        ["203.0.113.1", "203.0.113.2"],
+        max_streams_per_client=1,
+        forwarded_allow_ips="10.9.9.9",
+    )
     assert statuses == [200, 503]  # both are the untrusted peer 127.0.0.1
 
 
 async def test_row3_behind_a_trusted_proxy_each_client_has_its_own_cap(fake_store: Store) -> None:
-    async with (
-        web(fake_store, max_streams_per_client=1, forwarded_allow_ips="127.0.0.1") as base,
-        httpx.AsyncClient(timeout=5) as client,
-        contextlib.AsyncExitStack() as stack,
-    ):
-        statuses = [
-            (
-                await open_stream(client, base, stack, **{"X-Forwarded-For": f"203.0.113.{i}"})
-            ).status_code
-            for i in (1, 2, 1)
-        ]
+    statuses, _ = await statuses_from(
+        fake_store,
+        ["203.0.113.1", "203.0.113.2", "203.0.113.1"],
+        max_streams_per_client=1,
+        forwarded_allow_ips="127.0.0.1",
+    )
     assert statuses == [200, 200, 503]
 
 
