@@ -243,3 +243,9 @@ def test_the_web_commands_server_config_carries_the_limits() -> None:
     assert issubclass(config.http, LimitedHttpToolsProtocol)  # type: ignore[arg-type]
     assert config.limit_concurrency == 50 + FDS_PER_EXTRA_CONNECTION
     assert config.forwarded_allow_ips == "127.0.0.1" and config.proxy_headers
+
+
+def test_row3_a_short_file_descriptor_limit_lowers_the_connection_cap_below_it() -> None:
+    options = uvicorn_options(Settings(max_streams=1000), file_descriptors=1024)
+    assert options["limit_concurrency"] == 1024 - 64
+    assert uvicorn_options(Settings(max_streams=10), 65536)["limit_concurrency"] == 10 + 256

@@ -132,33 +132,42 @@ def protocol_class(max_head_bytes: int, head_timeout_s: float) -> type[LimitedHt
     return type("ConfiguredHttpToolsProtocol", (LimitedHttpToolsProtocol,), attributes)
 
 
-def uvicorn_options(settings: Settings) -> dict[str, Any]:
+def uvicorn_options(settings: Settings, file_descriptors: int | None = None) -> dict[str, Any]:
     """What `uvicorn.Config` takes to enforce the limits: header size and timeout, the
-    connection cap (503 past it), and the client address from X-Forwarded-For only when
-    the peer is one of FORWARDED_ALLOW_IPS."""
+    connection cap (503 past it, kept 64 below `file_descriptors` so that a full process
+    answers 503 instead of resetting connections), and the client address from
+    X-Forwarded-For only when the peer is one of FORWARDED_ALLOW_IPS."""
+    connections = settings.max_streams + FDS_PER_EXTRA_CONNECTION
+    if file_descriptors is not None:
+        connections = max(1, min(connections, file_descriptors - 64))
     return {
         "http": protocol_class(MAX_HEAD_BYTES, settings.header_timeout),
         "h11_max_incomplete_event_size": MAX_HEAD_BYTES,
-        "limit_concurrency": settings.max_streams + FDS_PER_EXTRA_CONNECTION,
+        "limit_concurrency": connections,
         "proxy_headers": True,
         "forwarded_allow_ips": settings.forwarded_allow_ips,
     }
 
 
-def fit_file_descriptors(settings: Settings) -> None:
+def fit_file_descriptors(settings: Settings) -> int | None:
     """Each stream holds a socket: raise the soft `ulimit -n` to what the caps need where
     the hard limit allows, else say so at start (past it, accept() fails and every
-    client, /healthz included, is reset)."""
+    client, /healthz included, is reset). The descriptors there are; None: unlimited."""
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     needed = settings.max_streams + FDS_PER_EXTRA_CONNECTION + 64
-    if soft != resource.RLIM_INFINITY and soft < needed:
-        if hard == resource.RLIM_INFINITY or hard >= needed:
-            resource.setrlimit(resource.RLIMIT_NOFILE, (needed, hard))
-            return
-        log.warning(
-            "MAX_STREAMS=%d needs about %d file descriptors but ulimit -n allows %d: "
-            "raise the limit or lower MAX_STREAMS",
-            settings.max_streams,
-            needed,
-            hard,
-        )
+    if soft == resource.RLIM_INFINITY or soft >= needed:
+        return None if soft == resource.RLIM_INFINITY else soft
+    if hard == resource.RLIM_INFINITY or hard >= needed:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (needed, hard))
+        return needed
+    if soft < hard:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+    log.warning(
+        "MAX_STREAMS=%d needs about %d file descriptors but ulimit -n allows %d: "
+        "connections past %d get 503; raise the limit or lower MAX_STREAMS",
+        settings.max_streams,
+        needed,
+        hard,
+        max(1, hard - 64),
+    )
+    return int(hard)

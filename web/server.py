@@ -38,9 +38,9 @@ class Server(uvicorn.Server):
 
 def _config(app: object, host: str, port: int, settings: Settings | None = None) -> uvicorn.Config:
     """uvicorn's configuration; with `settings`, the request limits (web/http_limits.py)."""
-    limits = uvicorn_options(settings) if settings is not None else {}
+    limits = {}
     if settings is not None:
-        fit_file_descriptors(settings)
+        limits = uvicorn_options(settings, fit_file_descriptors(settings))
     return uvicorn.Config(
         app,  # type: ignore[arg-type]
         host=host,
