@@ -249,3 +249,18 @@ def test_row3_a_short_file_descriptor_limit_lowers_the_connection_cap_below_it()
     options = uvicorn_options(Settings(max_streams=1000), file_descriptors=1024)
     assert options["limit_concurrency"] == 1024 - 64
     assert uvicorn_options(Settings(max_streams=10), 65536)["limit_concurrency"] == 10 + 256
+
+
+async def test_row3_a_half_sent_next_head_never_writes_a_408_into_an_open_stream(
+    fake_store: Store,
+) -> None:
+    async with web(fake_store, header_timeout=1.0) as base:
+        parts = urlsplit(base)
+        reader, writer = await asyncio.open_connection(parts.hostname, parts.port)
+        writer.write(b"GET /api/stream HTTP/1.1\r\nHost: t\r\n\r\n")
+        await asyncio.wait_for(reader.readuntil(b"event: now-playing"), 5)
+        writer.write(b"GET /healthz HTTP/1.1\r\n")  # pipelined, never finished
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(reader.readuntil(b"HTTP/1.1 408"), 2)
+            pytest.fail("a 408 was written into the stream")
+        writer.close()

@@ -78,6 +78,8 @@ class LimitedHttpToolsProtocol(HttpToolsProtocol):
 
     def _head_timed_out(self) -> None:
         self._head_timer = None
+        if self.cycle is not None and not self.cycle.response_complete:
+            return  # a stream is being answered: no 408 inside it; keep-alive ends it later
         if self._in_head and not self.transport.is_closing():
             LimitedHttpToolsProtocol.timed_out_heads += 1
             self._refuse(TIMEOUT)
