@@ -23,6 +23,7 @@ from typing import Any
 import httpx
 
 from bench.procs import (
+    CROWD_LIMITS,
     Proc,
     free_port,
     median,
@@ -73,6 +74,7 @@ async def stack(poll_interval: float = POLL_INTERVAL) -> AsyncIterator[Stack]:
                     "SPOTIFY_ACCOUNTS_URL": sim_url,
                     "SPOTIFY_API_URL": f"{sim_url}/v1",
                     "POLL_INTERVAL": str(poll_interval),
+                    **CROWD_LIMITS,
                 }
                 poller = python("poller", ["-m", "poller"], env)
                 web = python("web", ["-m", "web", "--port", str(web_port)], env)

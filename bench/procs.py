@@ -24,6 +24,9 @@ from pathlib import Path
 import httpx
 
 ROOT = Path(__file__).resolve().parent.parent
+# A crowd of thousands of streams from one load generator: above the web's stream caps
+# (MAX_STREAMS, MAX_STREAMS_PER_CLIENT), which are sized for real clients.
+CROWD_LIMITS = {"MAX_STREAMS": "20000", "MAX_STREAMS_PER_CLIENT": "20000"}
 
 
 def raise_fd_limit() -> None:

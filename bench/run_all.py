@@ -18,7 +18,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from bench import http_json, live, source_calls, spotify_calls, sse_fanout
+from bench import http_json, limits_cost, live, source_calls, spotify_calls, sse_fanout
 from bench.procs import ROOT, median
 
 OUT = ROOT / "docs" / "BENCHMARKS.md"
@@ -254,8 +254,11 @@ def main() -> None:
     )
     print("calls per source (simulated clock)", flush=True)
     sources = asyncio.run(source_calls.measure())
+    print("request limits: with and without (wrk, fan-out)", flush=True)
+    limits = limits_cost.measure(runs, 2 if args.quick else 5, 1000 if args.quick else 5000)
     text = render(calls, fanout, json_result, live_result, time.monotonic() - started, runs)
     text += source_calls.section(sources)
+    text += "\n" + limits_cost.section(limits)
     args.output.write_text(text)
     print(text)
     print(f"wrote {args.output}", file=sys.stderr)

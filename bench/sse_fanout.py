@@ -18,6 +18,7 @@ from typing import Any
 import redis.asyncio as redis
 
 from bench.procs import (
+    CROWD_LIMITS,
     Proc,
     free_port,
     median,
@@ -92,15 +93,18 @@ async def keep_heartbeat(store: Store) -> None:
         await asyncio.sleep(2)
 
 
-async def one_run(server: str, redis_url: str, count: int) -> FanoutResult:
+async def one_run(
+    server: str, redis_url: str, count: int, argv: list[str] | None = None
+) -> FanoutResult:
+    """One server (`argv`, default SERVERS[server], then the port) under `count` streams."""
     prefix = f"bench{uuid.uuid4().hex[:8]}"
     store = Store(redis.from_url(redis_url), prefix)
     await store.publish(song(0), stale=False, demo=False, now_ms=int(time.time() * 1000))
     beat = asyncio.create_task(keep_heartbeat(store))
     port = free_port()
-    env = {"REDIS_URL": redis_url, "REDIS_PREFIX": prefix, "LOG_LEVEL": "WARNING"}
+    env = {"REDIS_URL": redis_url, "REDIS_PREFIX": prefix, "LOG_LEVEL": "WARNING", **CROWD_LIMITS}
     env |= SERVER_ENV.get(server, {})
-    proc: Proc = python(server.split()[0].strip(","), [*SERVERS[server], str(port)], env)
+    proc: Proc = python(server.split()[0].strip(","), [*(argv or SERVERS[server]), str(port)], env)
     try:
         await asyncio.to_thread(wait_http, f"http://127.0.0.1:{port}/healthz", 20, proc)
         warm = await open_crowd("127.0.0.1", port, "/api/stream", 20)

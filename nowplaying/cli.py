@@ -74,7 +74,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "simulator":
             from shared.simulator.server import serve_simulator
 
-            return serve_simulator(host, port)
+            return serve_simulator(host, port, settings.redirect_uri)
         if args.command == "auth":
             from shared.auth_cli import auth_main
 

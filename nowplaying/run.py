@@ -11,13 +11,14 @@ import dataclasses
 import logging
 
 import httpx
-from starlette.routing import BaseRoute, Mount
+from starlette.routing import BaseRoute
 
 from poller.service import Poller, run_poller
 from shared.config import Settings
 from shared.simulator import app as sim
 from shared.spotify import make_http_client
 from shared.store import Store, connect
+from web import demo_art
 from web.app import build_app
 from web.runtime import WebRuntime
 from web.server import Server, public_url, uvicorn_config
@@ -25,9 +26,11 @@ from web.server import Server, public_url, uvicorn_config
 log = logging.getLogger("nowplaying")
 
 
-def demo_poller(settings: Settings, store: Store, public: str) -> tuple[Poller, Mount]:
-    """The simulated Spotify mounted in-process, and a poller wired to it without sockets."""
-    state = sim.new_state(f"{public}/sim")
+def demo_poller(settings: Settings, store: Store, public: str) -> tuple[Poller, BaseRoute]:
+    """A poller wired to the simulated Spotify in-process, without sockets and without any
+    public mount (#13 row 1), and the route that serves the demo's art on the same origin."""
+    state = sim.new_state(public)
+    state.player.art_base = demo_art.PATH
     sim_app = sim.build_app(state)
     demo_settings = dataclasses.replace(
         settings,
@@ -39,7 +42,7 @@ def demo_poller(settings: Settings, store: Store, public: str) -> tuple[Poller, 
         api_url="http://simulator/v1",
     )
     http = make_http_client(2.0, transport=httpx.ASGITransport(app=sim_app))
-    return Poller(demo_settings, store, http, demo=True), Mount("/sim", app=sim_app)
+    return Poller(demo_settings, store, http, demo=True), demo_art.route()
 
 
 def serve_all(settings: Settings, host: str, port: int) -> int:
@@ -49,12 +52,12 @@ def serve_all(settings: Settings, host: str, port: int) -> int:
     demo = not settings.has_provider
     extra: list[BaseRoute] = []
     if demo:
-        poller, mount = demo_poller(settings, store, public)
-        extra.append(mount)
+        poller, art_route = demo_poller(settings, store, public)
+        extra.append(art_route)
     else:
         poller = Poller(settings, store, make_http_client(settings.poll_timeout_s), demo=False)
     runtime = WebRuntime(settings, store, demo=demo, services=[poller])
-    server = Server(uvicorn_config(build_app(runtime, extra), host, port), runtime)
+    server = Server(uvicorn_config(build_app(runtime, extra), host, port, settings), runtime)
     store_text = "Redis" if settings.redis_url else "embedded store (no Redis)"
     mode = (
         "demo: simulated Spotify player" if demo else "sources: " + ",".join(settings.source_order)

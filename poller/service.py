@@ -43,6 +43,7 @@ from shared.store import Store
 log = logging.getLogger("nowplaying.poller")
 
 LEADER_TTL_MS = 10_000
+PUBLISH_FAILURES_STALE = 3  # consecutive failed publishes before the stored song goes stale
 
 
 class Poller:
@@ -103,6 +104,7 @@ class Poller:
         self._lock = asyncio.Lock()
         self.leader_ttl_ms = LEADER_TTL_MS
         self.failover = Failover.for_poller(self)  # None: Spotify alone, as before
+        self.publish_failures = 0
 
     def now_ms(self) -> int:
         return int(self.clock() * 1000)
@@ -362,7 +364,13 @@ class Poller:
             document = await self.store.transition(change)
         except Exception as exc:
             log.warning("could not publish (redis: %s); will retry", type(exc).__name__)
+            self.publish_failures += 1
+            if not keep_song and self.publish_failures >= PUBLISH_FAILURES_STALE:
+                # What readers have is no longer what plays: say so with the stored song.
+                await self._publish(None, stale=True, keep_song=True)
             return
+        if not keep_song:
+            self.publish_failures = 0
         if document is not None:
             self.published = document
 

@@ -7,6 +7,7 @@ with one line on stderr, so a typo never becomes a crash loop with a traceback.
 from __future__ import annotations
 
 import dataclasses
+import ipaddress
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -16,6 +17,8 @@ from urllib.parse import urlsplit
 from dotenv import dotenv_values
 
 from shared.heartbeat import stale_window_s
+from shared.logs import mask_url_secrets
+from shared.origins import normalize_origin
 
 DEFAULT_REDIRECT_URI = "http://127.0.0.1:8000/callback"
 DEFAULT_ACCOUNTS_URL = "https://accounts.spotify.com"
@@ -23,12 +26,15 @@ DEFAULT_API_URL = "https://api.spotify.com/v1"
 DEFAULT_LASTFM_API_URL = "https://ws.audioscrobbler.com/2.0/"
 DEFAULT_LISTENBRAINZ_API_URL = "https://api.listenbrainz.org"
 PROVIDERS = ("spotify", "lastfm", "listenbrainz")
+ADMIN_TOKEN_MIN_LENGTH = 24
 
 
 class ConfigError(Exception):
-    """One invalid variable; str() is the single line shown to the user."""
+    """One invalid variable; str() is the single line shown to the user, with the
+    password of any URL in it masked (it is printed, and may be logged)."""
 
     def __init__(self, variable: str, problem: str) -> None:
+        problem = mask_url_secrets(problem)
         super().__init__(f"{variable}: {problem}")
         self.variable = variable
         self.problem = problem
@@ -59,6 +65,10 @@ class Settings:
     listenbrainz_token: str | None = field(default=None, repr=False)
     listenbrainz_api_url: str = DEFAULT_LISTENBRAINZ_API_URL
     sources: tuple[str, ...] | None = None  # None: every configured provider, in PROVIDERS order
+    forwarded_allow_ips: str = "127.0.0.1"
+    max_streams: int = 1000
+    max_streams_per_client: int = 16
+    header_timeout: float = 10.0
 
     @property
     def has_credentials(self) -> bool:
@@ -125,6 +135,7 @@ class Settings:
             self.lastfm_api_key,
             self.listenbrainz_token,
         ]
+        values.append(urlsplit(self.redis_url).password if self.redis_url else None)
         return [v for v in values if v]
 
 
@@ -167,6 +178,55 @@ def _port(env: Mapping[str, str], name: str, default: int) -> int:
     if not raw.isdigit() or not 0 < int(raw) < 65536:
         raise ConfigError(name, f"must be a port number between 1 and 65535, got {raw!r}")
     return int(raw)
+
+
+def _count(env: Mapping[str, str], name: str, default: int, minimum: int) -> int:
+    raw = _text(env, name)
+    if raw is None:
+        return default
+    if not raw.isascii() or not raw.isdigit() or int(raw) < minimum:
+        raise ConfigError(name, f"must be a whole number of at least {minimum}, got {raw!r}")
+    return int(raw)
+
+
+def _admin_token(env: Mapping[str, str]) -> str | None:
+    """A guessable token lets anyone connect their own Spotify account: refuse short ones."""
+    token = _text(env, "ADMIN_TOKEN")
+    if token is not None and len(token) < ADMIN_TOKEN_MIN_LENGTH:
+        problem = (
+            f"must be at least {ADMIN_TOKEN_MIN_LENGTH} characters long, got {len(token)} "
+            "(e.g. `python3 -c 'import secrets; print(secrets.token_urlsafe(32))'`)"
+        )
+        raise ConfigError("ADMIN_TOKEN", problem)
+    return token
+
+
+def _origins(env: Mapping[str, str]) -> tuple[str, ...]:
+    """CORS_ORIGINS in the form browsers send, without duplicates; `*` when unset."""
+    entries = [o for o in (env.get("CORS_ORIGINS") or "*").split(",") if o.strip()]
+    result: list[str] = []
+    for entry in entries:
+        try:
+            origin = normalize_origin(entry)
+        except ValueError as exc:
+            raise ConfigError("CORS_ORIGINS", str(exc)) from None
+        if origin not in result:
+            result.append(origin)
+    return tuple(result) or ("*",)
+
+
+def _proxies(env: Mapping[str, str]) -> str:
+    """FORWARDED_ALLOW_IPS as uvicorn takes it: `*`, or addresses and networks."""
+    raw = _text(env, "FORWARDED_ALLOW_IPS") or "127.0.0.1"
+    for entry in (e.strip() for e in raw.split(",")):
+        if entry == "*":
+            continue
+        try:
+            ipaddress.ip_network(entry, strict=False)
+        except ValueError:
+            problem = f"{entry!r} is not '*', an IP address or a network (e.g. 10.0.0.0/8)"
+            raise ConfigError("FORWARDED_ALLOW_IPS", problem) from None
+    return raw
 
 
 def _url(env: Mapping[str, str], name: str, default: str | None, schemes: set[str]) -> str | None:
@@ -228,10 +288,7 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
     prefix = _text(e, "REDIS_PREFIX") or "nowplaying"
     if any(c.isspace() for c in prefix):
         raise ConfigError("REDIS_PREFIX", f"must not contain whitespace, got {prefix!r}")
-    origins = tuple(o.strip() for o in (e.get("CORS_ORIGINS") or "*").split(",") if o.strip())
-    for origin in origins:
-        if origin != "*" and urlsplit(origin).scheme not in ("http", "https"):
-            raise ConfigError("CORS_ORIGINS", f"{origin!r} is not '*' or an http(s) origin")
+    origins = _origins(e)
     redirect = _url(e, "SPOTIFY_REDIRECT_URI", DEFAULT_REDIRECT_URI, {"http", "https"})
     accounts = _url(e, "SPOTIFY_ACCOUNTS_URL", DEFAULT_ACCOUNTS_URL, {"http", "https"})
     api = _url(e, "SPOTIFY_API_URL", DEFAULT_API_URL, {"http", "https"})
@@ -267,8 +324,12 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         idle_poll_interval=idle,
         host=_text(e, "HOST") or "127.0.0.1",
         port=_port(e, "PORT", 8000),
-        cors_origins=origins or ("*",),
+        cors_origins=origins,
         sse_ping_interval=_number(e, "SSE_PING_INTERVAL", 15.0, 0.1),
-        admin_token=_text(e, "ADMIN_TOKEN"),
+        admin_token=_admin_token(e),
+        forwarded_allow_ips=_proxies(e),
+        max_streams=_count(e, "MAX_STREAMS", 1000, 1),
+        max_streams_per_client=_count(e, "MAX_STREAMS_PER_CLIENT", 16, 1),
+        header_timeout=_number(e, "HEADER_TIMEOUT", 10.0, 1.0),
     )
     return dataclasses.replace(settings, sources=_sources(e, settings.configured_providers))

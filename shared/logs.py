@@ -15,6 +15,13 @@ _QUERY_SECRET = re.compile(
     r"(?i)\b(code|token|access_token|refresh_token|client_secret|code_verifier|state|api_key)=[^&\s\"']+"
 )
 _BEARER = re.compile(r"(?i)\b(Bearer|Basic)\s+[A-Za-z0-9._~+/=-]+")
+# The user information of a URL (`redis://:password@host`, `rediss://user:pw@host`).
+_URL_USERINFO = re.compile(r"(?i)\b([a-z][a-z0-9+.-]*://)(?:([^/\s:@'\"]*):)?[^/\s@'\"]+@")
+
+
+def mask_url_secrets(text: str) -> str:
+    """`text` with the password of every URL in it replaced by `***` (the user name kept)."""
+    return _URL_USERINFO.sub(lambda m: f"{m.group(1)}{m.group(2) or ''}:***@", text)
 
 
 class RedactingFilter(logging.Filter):
@@ -27,7 +34,7 @@ class RedactingFilter(logging.Filter):
     def redact(self, text: str) -> str:
         for secret in self.secrets:
             text = text.replace(secret, "***")
-        text = _QUERY_SECRET.sub(lambda m: f"{m.group(1)}=***", text)
+        text = mask_url_secrets(_QUERY_SECRET.sub(lambda m: f"{m.group(1)}=***", text))
         return _BEARER.sub(lambda m: f"{m.group(1)} ***", text)
 
     def filter(self, record: logging.LogRecord) -> bool:

@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from shared.document import Image, Song
+from shared.text import clean_text
 
 JSON = dict[str, Any]
 
@@ -56,18 +57,18 @@ def _song_from_item(item: object) -> Song | None:
     if kind == "track":
         album = _dict(obj.get("album"))
         artists = [
-            a["name"]
+            clean_text(a["name"])
             for a in obj.get("artists") or []
             if isinstance(a, dict) and isinstance(a.get("name"), str) and a["name"]
         ]
-        album_name = str(album.get("name") or "")
+        album_name = clean_text(str(album.get("name") or ""))
         images = images_of(album.get("images"))
         preview = _str(obj.get("preview_url"))
     else:
         show = _dict(obj.get("show"))
         publisher = _str(show.get("publisher"))
-        artists = [publisher] if publisher else []
-        album_name = str(show.get("name") or "")
+        artists = [clean_text(publisher)] if publisher else []
+        album_name = clean_text(str(show.get("name") or ""))
         images = images_of(obj.get("images")) or images_of(show.get("images"))
         preview = _str(obj.get("audio_preview_url"))
     local = obj.get("is_local") is True
@@ -76,7 +77,7 @@ def _song_from_item(item: object) -> Song | None:
         "source": "current",
         "type": kind,
         "id": None if local else _str(obj.get("id")),
-        "name": name,
+        "name": clean_text(name),
         "artists": artists,
         "album": album_name,
         "albumImageUrl": images[0]["url"] if images else None,

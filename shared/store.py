@@ -15,7 +15,7 @@ from typing import Any
 import redis.asyncio as aioredis
 from redis.exceptions import WatchError
 
-from shared.document import Document, Song, decode, encode
+from shared.document import Document, Song, decode, encode, stored_version
 from shared.heartbeat import Heartbeat, decode_heartbeat, encode_heartbeat
 
 Redis = aioredis.Redis
@@ -123,10 +123,13 @@ class Store:
                 try:
                     await pipe.watch(self.keys.current)
                     raw = await pipe.get(self.keys.current)
-                    new = change(decode(raw) if raw else None)
+                    stored = decode(raw) if raw else None
+                    new = change(stored)
                     if new is None:
                         await pipe.unwatch()
                         return None
+                    if raw and stored is None and new["version"] <= stored_version(raw):
+                        new = new | {"version": stored_version(raw) + 1}  # replaces garbage
                     data = encode(new)
                     pipe.multi()
                     pipe.set(self.keys.current, data)

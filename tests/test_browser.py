@@ -102,13 +102,11 @@ async def test_screenshots_for_the_readme(browser: object, fake_store: Store) ->
     if os.environ.get("NOWPLAYING_SCREENSHOTS", "1") == "0":
         pytest.skip("screenshots disabled")
     settings = Settings(redis_prefix=fake_store.keys.prefix)
-    poller, mount = demo_poller(settings, fake_store, "http://127.0.0.1")
+    poller, art_route = demo_poller(settings, fake_store, "http://127.0.0.1")
     runtime = WebRuntime(settings, fake_store, demo=True, services=[poller])
-    async with serve(build_app(runtime, [mount])) as base:
-        sim_app = mount.app
-        # The simulator serves the art; tell it the address it got.
-        sim_state = sim_app.state.sim  # type: ignore[attr-defined]
-        sim_state.player.art_base = f"{base}/sim/art"
+    async with serve(build_app(runtime, [art_route])) as base:
+        # The simulator is reachable only through the poller's in-process transport.
+        sim_state = poller.http._transport.app.state.sim  # type: ignore[attr-defined]
         sim_state.player.set_state(sim_state.clock(), index=0, position_ms=61_000)
         poller.fallback_active = False
         await poller.poll_once()

@@ -128,7 +128,10 @@ async def test_a_client_that_stops_reading_does_not_delay_the_others(
 
 
 async def test_shutdown_with_open_streams_finishes_within_two_seconds(fake_store: Store) -> None:
-    runtime = WebRuntime(Settings(redis_prefix=fake_store.keys.prefix), fake_store)
+    settings = Settings(
+        redis_prefix=fake_store.keys.prefix, max_streams=1000, max_streams_per_client=1000
+    )
+    runtime = WebRuntime(settings, fake_store)
     sock = socket.socket()
     sock.bind(("127.0.0.1", 0))
     port = sock.getsockname()[1]

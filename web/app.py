@@ -27,6 +27,7 @@ from web.pages import Pages
 from web.runtime import WebRuntime
 from web.setup import Setup
 from web.sse import StreamEndpoint
+from web.stream_limits import StreamGate
 
 
 def protect_access_log(secrets: list[str]) -> None:
@@ -55,11 +56,11 @@ def build_app(runtime: WebRuntime, extra_routes: list[BaseRoute] | None = None) 
     protect_access_log(settings.secrets())
     cors = Cors(settings.cors_origins)
     now_playing = NowPlayingEndpoint(hub, runtime.metrics, cors)
-    stream = StreamEndpoint(hub, runtime.metrics, cors)
+    stream = StreamGate(StreamEndpoint(hub, runtime.metrics, cors), runtime.limiter)
     pages = Pages()
     card = Card(hub, runtime.art)
     health = Health(runtime)
-    setup = Setup(settings, runtime.store, runtime.http)
+    setup = Setup(settings, runtime.store, runtime.http, runtime.admin)
     routes: list[BaseRoute] = [
         Route("/", pages.index),
         Route("/api/now-playing", now_playing),  # GET/HEAD: HotRoutes; here: OPTIONS, 405
@@ -87,4 +88,5 @@ def build_app(runtime: WebRuntime, extra_routes: list[BaseRoute] | None = None) 
         Middleware(PolicyHeaders, cors=cors),
     ]
     app = Starlette(routes=routes, middleware=middleware, lifespan=lifespan)
+    app.router.redirect_slashes = False  # its Location echoes the Host header (#13 row 16)
     return HotRoutes(app, now_playing, stream)

@@ -1,12 +1,12 @@
 """Liveness, readiness and metrics: the routes monitoring reads.
 
-Redis is asked with a deadline, so a hung Redis makes /readyz say so instead of hanging;
+Redis is asked with a deadline and at most once a second (web/read_cache.py), so a hung
+Redis makes /readyz say so instead of hanging and a flood of requests never reaches Redis;
 the decision itself is web/readiness.py.
 """
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import time
 
@@ -31,9 +31,7 @@ class Health:
         runtime = self.runtime
         redis_error, beat = None, None
         try:
-            async with asyncio.timeout(1.5):
-                await runtime.store.ping()
-                beat = await runtime.store.heartbeat()
+            beat = (await runtime.redis_reads.get()).heartbeat  # at most once a second
         except Exception as exc:
             redis_error = type(exc).__name__
         status, report = readiness(
@@ -47,14 +45,12 @@ class Health:
         return JSONResponse(report, status, headers=NO_STORE)
 
     async def metrics(self, request: Request) -> Response:
-        store = self.runtime.store
         stats: dict[str, int] = {}
         days = None
         with contextlib.suppress(Exception):
-            async with asyncio.timeout(1.0):
-                stats = await store.stats()
-                beat = await store.heartbeat()
-                if beat:
-                    days = token_days_left(beat["tokenAuthorizedAt"], int(time.time() * 1000))
+            snapshot = await self.runtime.redis_reads.get()  # at most once a second
+            stats, beat = snapshot.stats, snapshot.heartbeat
+            if beat:
+                days = token_days_left(beat["tokenAuthorizedAt"], int(time.time() * 1000))
         body = self.runtime.metrics.render(stats, days)
         return Response(body, media_type="text/plain; version=0.0.4; charset=utf-8")

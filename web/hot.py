@@ -18,7 +18,7 @@ from web.hub import Hub
 from web.metrics import Metrics
 from web.routes import policy_for, security_headers
 from web.sse import PATH as STREAM_PATH
-from web.sse import StreamEndpoint, plain
+from web.sse import plain
 
 PATH = "/api/now-playing"
 
@@ -74,9 +74,7 @@ class NowPlayingEndpoint:
 class HotRoutes:
     """GET/HEAD of the two hot paths straight to their endpoints; the rest to `app`."""
 
-    def __init__(
-        self, app: ASGIApp, now_playing: NowPlayingEndpoint, stream: StreamEndpoint
-    ) -> None:
+    def __init__(self, app: ASGIApp, now_playing: NowPlayingEndpoint, stream: ASGIApp) -> None:
         self.app = app
         self.routes: dict[str, ASGIApp] = {PATH: now_playing, STREAM_PATH: stream}
 

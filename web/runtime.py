@@ -14,10 +14,16 @@ import httpx
 
 from shared.config import Settings
 from shared.store import Store
+from web import demo_art
+from web.admin_guard import AdminGuard
 from web.art import ArtCache
+from web.art_policy import ArtPolicy
 from web.follower import follow, watch_poller
+from web.http_limits import LimitedHttpToolsProtocol
 from web.hub import Hub
 from web.metrics import Metrics
+from web.read_cache import Cached, Snapshot, redis_snapshot
+from web.stream_limits import LimitsCollector, StreamLimiter
 
 
 class Service(Protocol):
@@ -40,13 +46,23 @@ class WebRuntime:
     metrics: Metrics = field(init=False)
     http: httpx.AsyncClient = field(init=False)
     art: ArtCache = field(init=False)
+    limiter: StreamLimiter = field(init=False)
+    admin: AdminGuard = field(init=False)
+    redis_reads: Cached[Snapshot] = field(init=False)
     tasks: list[asyncio.Task[None]] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         self.hub = Hub(demo=self.demo)
         self.metrics = Metrics(self.hub)
+        self.limiter = StreamLimiter(
+            self.settings.max_streams, self.settings.max_streams_per_client
+        )
+        self.metrics.registry.register(LimitsCollector(self.limiter, LimitedHttpToolsProtocol))
+        self.admin = AdminGuard(self.settings.admin_token)
+        self.redis_reads = redis_snapshot(self.store)
         self.http = httpx.AsyncClient(timeout=httpx.Timeout(3.0), follow_redirects=True)
-        self.art = ArtCache(self.http)
+        policy = ArtPolicy.from_settings(self.settings)
+        self.art = ArtCache(self.http, policy=policy, local=demo_art.lookup)
 
     async def start(self) -> None:
         raw = None

@@ -9,6 +9,7 @@ import uvicorn
 from shared.config import Settings
 from shared.store import Store, connect
 from web.app import build_app
+from web.http_limits import fit_file_descriptors, uvicorn_options
 from web.runtime import WebRuntime
 
 
@@ -30,7 +31,13 @@ class Server(uvicorn.Server):
         super().handle_exit(sig, frame)
 
 
-def uvicorn_config(app: object, host: str, port: int) -> uvicorn.Config:
+def uvicorn_config(
+    app: object, host: str, port: int, settings: Settings | None = None
+) -> uvicorn.Config:
+    """uvicorn's configuration; with `settings`, the request limits (web/http_limits.py)."""
+    limits = {}
+    if settings is not None:
+        limits = uvicorn_options(settings, fit_file_descriptors(settings))
     return uvicorn.Config(
         app,  # type: ignore[arg-type]
         host=host,
@@ -40,6 +47,7 @@ def uvicorn_config(app: object, host: str, port: int) -> uvicorn.Config:
         timeout_graceful_shutdown=1,
         timeout_keep_alive=30,
         backlog=4096,
+        **limits,
     )
 
 
@@ -51,7 +59,7 @@ def public_url(host: str, port: int) -> str:
 def serve_web(settings: Settings, host: str, port: int) -> int:
     store = Store(connect(settings.redis_url), settings.redis_prefix)
     runtime = WebRuntime(settings, store)
-    server = Server(uvicorn_config(build_app(runtime), host, port), runtime)
+    server = Server(uvicorn_config(build_app(runtime), host, port, settings), runtime)
     print(f"nowplaying web on {public_url(host, port)}/", flush=True)
     server.run()
     return 0

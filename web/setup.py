@@ -6,7 +6,6 @@ callback never reach a log line (shared/logs.py redacts the access log at its lo
 
 from __future__ import annotations
 
-import hmac
 import html
 import logging
 import time
@@ -19,6 +18,7 @@ from shared import oauth
 from shared.config import Settings
 from shared.spotify import InvalidClient, InvalidGrant, SpotifyError, token_client
 from shared.store import Store
+from web.admin_guard import AdminGuard
 
 log = logging.getLogger("nowplaying.web")
 
@@ -34,17 +34,20 @@ def _page(title: str, body: str, status: int) -> HTMLResponse:
 
 
 class Setup:
-    def __init__(self, settings: Settings, store: Store, http: httpx.AsyncClient) -> None:
+    def __init__(
+        self, settings: Settings, store: Store, http: httpx.AsyncClient, admin: AdminGuard
+    ) -> None:
         self.settings = settings
+        self.admin = admin
         self.store = store
         self.http = http
 
     async def login(self, request: Request) -> Response:
         if not self.settings.admin_token:
             return Response("Not Found", 404)
-        given = request.query_params.get("token", "")
-        if not hmac.compare_digest(given.encode(), self.settings.admin_token.encode()):
-            return _page("Forbidden", "<p>Open /login?token=&lt;ADMIN_TOKEN&gt;.</p>", 403)
+        refused = self.admin.refuse(request)  # throttled per address, logged
+        if refused is not None:
+            return refused
         if self.settings.missing_client() or not self.settings.client_id:
             return _page(
                 "Not configured",

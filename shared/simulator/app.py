@@ -14,7 +14,6 @@ import asyncio
 import base64
 import binascii
 import hashlib
-import json
 import re
 import secrets
 import time
@@ -29,8 +28,9 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from starlette.routing import Route
 
-from shared.simulator.art import gradient_png
-from shared.simulator.player import CATALOG, Player
+from shared.simulator import inputs
+from shared.simulator.art import catalog_png
+from shared.simulator.player import ART_COLORS, Player
 
 DEFAULT_CLIENT_ID = "sim-client-id"
 DEFAULT_CLIENT_SECRET = "sim-client-secret"
@@ -60,7 +60,7 @@ class SimState:
     player: Player
     client_id: str = DEFAULT_CLIENT_ID
     client_secret: str = DEFAULT_CLIENT_SECRET
-    redirect_uris: set[str] | None = None  # None: any loopback or https URI is registered
+    redirect_uris: set[str] | None = None  # None: any loopback-IP URI is registered
     rotation: bool = False
     token_lifetime_s: int = 3600
     consent: str = "approve"
@@ -135,7 +135,8 @@ def _client_from(request: Request, form: dict[str, str]) -> tuple[str | None, st
 def _registered(state: SimState, uri: str) -> bool:
     if state.redirect_uris is not None:
         return uri in state.redirect_uris
-    return bool(re.match(r"^(https://|http://127\.0\.0\.1[:/]|http://\[::1\][:/])", uri))
+    # Never an open redirect: no https wildcard, only this machine's loopback addresses.
+    return bool(re.match(r"^http://(127\.0\.0\.1|\[::1\])(:\d{1,5})?/", uri))
 
 
 def build_app(state: SimState) -> Starlette:
@@ -208,7 +209,7 @@ def build_app(state: SimState) -> Starlette:
         blocked = await guarded(request, "token")
         if blocked is not None:
             return respond("token", blocked)
-        form = dict(parse_qsl((await request.body()).decode("utf-8", "replace")))
+        form = dict(parse_qsl((await inputs.read_body(request)).decode("utf-8", "replace")))
         client_id, client_secret = _client_from(request, form)
         state.last_client_auth = "basic" if "authorization" in request.headers else "body"
         grant = form.get("grant_type")
@@ -269,11 +270,9 @@ def build_app(state: SimState) -> Starlette:
         return respond("recently-played", JSONResponse(body))
 
     async def art(request: Request) -> Response:
-        match = re.fullmatch(r"(\w+)-(\d+)\.png", request.path_params["name"])
-        item = next((i for i in CATALOG if match and i.id == match.group(1)), None)
-        if match is None or item is None or int(match.group(2)) not in (64, 300, 640):
+        png = catalog_png(request.path_params["name"], ART_COLORS)
+        if png is None:
             return Response("not found", 404)
-        png = gradient_png(item.color, int(match.group(2)))
         headers = {"Cache-Control": "public, max-age=86400"}
         return Response(png, media_type="image/png", headers=headers)
 
@@ -295,12 +294,12 @@ def build_app(state: SimState) -> Starlette:
 
     async def control_state(request: Request) -> Response:
         if request.method == "POST":
-            body = await _json(request)
+            body = await inputs.read_json(request)
             state.player.set_state(
                 state.clock(),
-                mode=body.get("mode"),
-                index=body.get("index"),
-                position_ms=body.get("positionMs"),
+                mode=inputs.choice(body, "mode", inputs.MODES),  # type: ignore[arg-type]
+                index=inputs.integer(body, "index", 0, len(state.player.items) - 1),
+                position_ms=inputs.integer(body, "positionMs", 0, 10**9),
             )
         return JSONResponse(snapshot())
 
@@ -312,46 +311,47 @@ def build_app(state: SimState) -> Starlette:
         if request.method == "DELETE":
             state.faults.clear()
             return JSONResponse(snapshot())
-        body = await _json(request)
-        for raw in body.get("faults", [body]):
-            state.faults.append(
-                Fault(
-                    endpoint=str(raw.get("endpoint", "any")),
-                    status=int(raw.get("status", 500)),
-                    times=int(raw.get("times", 1)),
-                    retry_after=raw.get("retryAfter"),
-                    delay_s=float(raw.get("delay", 0.0)),
-                    malformed=bool(raw.get("malformed", False)),
-                    error=raw.get("error"),
-                )
-            )
+        body = await inputs.read_json(request)
+        for fault in inputs.fault_list(body, len(state.faults)):
+            state.faults.append(Fault(**fault))
         return JSONResponse(snapshot())
 
     async def control_config(request: Request) -> Response:
-        body = await _json(request)
-        if "rotation" in body:
-            state.rotation = bool(body["rotation"])
-        if "tokenLifetime" in body:
-            state.token_lifetime_s = int(body["tokenLifetime"])
-        if "consent" in body:
-            state.consent = str(body["consent"])
+        body = await inputs.read_json(request)
+        rotation = inputs.flag(body, "rotation")
+        lifetime = inputs.integer(body, "tokenLifetime", 1, 86_400)
+        consent = inputs.choice(body, "consent", inputs.CONSENTS)
+        uris = inputs.text_list(body, "redirectUris", 16, 512)
+        issued = inputs.text(body, "issueRefreshToken", 256)
+        revoke, expire = inputs.flag(body, "revoke"), inputs.flag(body, "expireAccessTokens")
+        reset = inputs.flag(body, "resetCalls")
+        if rotation is not None:
+            state.rotation = rotation
+        if lifetime is not None:
+            state.token_lifetime_s = lifetime
+        if consent is not None:
+            state.consent = consent
         if "redirectUris" in body:
-            uris = body["redirectUris"]
             state.redirect_uris = None if uris is None else set(uris)
-        if body.get("revoke"):
+        if revoke:
             for token in state.refresh_tokens:
                 state.refresh_tokens[token] = False
-        if body.get("expireAccessTokens"):
+        if expire:
             for token in state.access_tokens:
                 state.access_tokens[token] = 0
-        if "issueRefreshToken" in body:
-            state.refresh_tokens[str(body["issueRefreshToken"])] = True
-        if body.get("resetCalls"):
+        if issued is not None:
+            state.refresh_tokens[issued] = True
+        if reset:
             state.calls.clear()
             state.calls_while_blocked = 0
         return JSONResponse(snapshot())
 
+    async def bad_input(request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, inputs.BadInput)
+        return JSONResponse({"error": {"status": exc.status, "message": str(exc)}}, exc.status)
+
     app = Starlette(
+        exception_handlers={inputs.BadInput: bad_input},
         routes=[
             Route("/authorize", authorize),
             Route("/api/token", token, methods=["POST"]),
@@ -362,18 +362,10 @@ def build_app(state: SimState) -> Starlette:
             Route("/_sim/skip", control_skip, methods=["POST"]),
             Route("/_sim/faults", control_faults, methods=["POST", "DELETE"]),
             Route("/_sim/config", control_config, methods=["POST"]),
-        ]
+        ],
     )
     app.state.sim = state
     return app
-
-
-async def _json(request: Request) -> dict[str, Any]:
-    try:
-        body = json.loads(await request.body() or b"{}")
-    except ValueError:
-        return {}
-    return body if isinstance(body, dict) else {}
 
 
 def new_state(public_url: str, *, clock: Callable[[], int] = now_ms) -> SimState:

@@ -69,6 +69,10 @@ CATALOG: tuple[Item, ...] = (
 )
 
 
+# The colour of each catalog item's art, by the key its image URLs carry.
+ART_COLORS = {item.id: item.color for item in CATALOG if item.id and not item.local}
+
+
 def _id_or_hash(item: Item) -> str:
     return item.id or f"local{zlib.crc32(item.name.encode()):08x}"
 

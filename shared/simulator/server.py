@@ -13,9 +13,14 @@ from shared.simulator.app import (
 from shared.simulator.combined import build_simulators, variables
 
 
-def serve_simulator(host: str, port: int) -> int:
+def serve_simulator(host: str, port: int, redirect_uri: str | None = None) -> int:
+    """On a socket, its authorize page redirects only to `redirect_uri` (the configured
+    SPOTIFY_REDIRECT_URI), never to whatever a link names."""
     public = f"http://{'127.0.0.1' if host in ('0.0.0.0', '::') else host}:{port}"
-    sims = build_simulators(new_state(public))
+    state = new_state(public)
+    if redirect_uri is not None:
+        state.redirect_uris = {redirect_uri}
+    sims = build_simulators(state)
     scrobblers = "".join(f"\n  {k}={v}" for k, v in variables(public, sims).items())
     print(
         f"Simulated Spotify on {public}\n"

@@ -17,6 +17,7 @@ from typing import Any
 
 import httpx
 import pytest
+from starlette.types import ASGIApp
 
 from bench.procs import Proc, python, raise_fd_limit
 from shared.simulator.app import (
@@ -82,10 +83,15 @@ async def until(
 
 
 @contextlib.asynccontextmanager
-async def running_stack(redis: RedisServer, **env: str) -> AsyncIterator[Stack]:
+async def running_stack(
+    redis: RedisServer, sim_front: Callable[[ASGIApp], ASGIApp] | None = None, **env: str
+) -> AsyncIterator[Stack]:
+    """`sim_front`: an app in front of the simulator on its socket (extra routes a test
+    needs on the provider's origin)."""
     raise_fd_limit()
     sim = new_state("http://127.0.0.1")
-    async with serve(build_app(sim)) as sim_url:
+    sim_app: ASGIApp = build_app(sim)
+    async with serve(sim_front(sim_app) if sim_front else sim_app) as sim_url:
         web_port = free_port()
         full_env = {
             "REDIS_URL": redis.url,

@@ -10,7 +10,7 @@ import re
 import socket
 import time
 
-from bench.procs import rss_kb
+from bench.procs import CROWD_LIMITS, rss_kb
 from bench.sse_client import connect, request_bytes
 from tests.conftest import RedisServer
 from tests.reliability.conftest import Stack, running_stack, until
@@ -56,7 +56,7 @@ async def gauge(stack: Stack, name: str) -> float:
 
 
 async def test_random_churn_of_2000_clients_leaks_nothing(redis_server: RedisServer) -> None:
-    async with running_stack(redis_server) as stack:
+    async with running_stack(redis_server, **CROWD_LIMITS) as stack:
         web = stack.procs["web"].pid
         # Warm-up with the same crowd: the allocator grows to the peak once, and keeps it;
         # what grows after that is a leak.

@@ -5,13 +5,14 @@ from __future__ import annotations
 import asyncio
 import time
 
+from bench.procs import CROWD_LIMITS
 from bench.sse_client import open_crowd
 from tests.conftest import RedisServer
 from tests.reliability.conftest import STALE_AFTER_S, running_stack, until
 
 
 async def test_redis_killed_and_restarted_under_100_streams(redis_server: RedisServer) -> None:
-    async with running_stack(redis_server) as stack:
+    async with running_stack(redis_server, **CROWD_LIMITS) as stack:
         crowd = await open_crowd("127.0.0.1", stack.web_port, "/api/stream", 100)
         try:
             assert crowd.failed == 0

@@ -7,6 +7,7 @@ import asyncio
 import signal
 import time
 
+from bench.procs import CROWD_LIMITS
 from bench.sse_client import open_crowd
 from shared.store import Store, connect
 from tests.conftest import RedisServer
@@ -16,7 +17,7 @@ CLEAN = (0, -signal.SIGTERM)  # uvicorn re-raises the signal once it has shut do
 
 
 async def test_sigterm_ends_web_and_poller_within_3_seconds(redis_server: RedisServer) -> None:
-    async with running_stack(redis_server) as stack:
+    async with running_stack(redis_server, **CROWD_LIMITS) as stack:
         crowd = await open_crowd("127.0.0.1", stack.web_port, "/api/stream", 200)
         assert crowd.failed == 0
         web = stack.procs["web"]

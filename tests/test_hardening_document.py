@@ -1,0 +1,146 @@
+"""Issue #13 rows 7, 8 and 15: names cleaned once in the normalizer, and documents from
+Redis checked whole before anyone serves them."""
+
+from __future__ import annotations
+
+import json
+import xml.dom.minidom
+from collections.abc import AsyncIterator
+from typing import Any
+
+import fakeredis
+import httpx
+import pytest
+
+from shared.config import Settings
+from shared.document import decode, encode, is_document
+from shared.normalize import normalize_current
+from shared.store import Store
+from shared.text import clean_text
+from tests.payloads import currently_playing, track
+from tests.webutil import document, raw
+from web.app import WebRuntime, build_app
+from web.hub import Hub
+
+
+@pytest.mark.parametrize("bad", ["\ud800", "\udfff", "\x01", "\x08", "\ufffe", "\uffff", "\x00"])
+def test_row7_row8_clean_text_replaces_what_utf8_or_xml_cannot_carry(bad: str) -> None:
+    assert clean_text(f"a{bad}b") == "a\ufffdb"
+
+
+def test_clean_text_keeps_every_other_character_and_is_idempotent() -> None:
+    text = 'Café — 東京 <&> "\'" 🎵 \u2028x'
+    assert clean_text(text) == 'Café — 東京 <&> "\'" 🎵  x'
+    assert clean_text(clean_text(text)) == clean_text(text)
+
+
+def test_row7_a_lone_surrogate_in_a_name_still_encodes_as_utf8() -> None:
+    body = json.loads('{"x": "Bad \\ud800 name"}')["x"]
+    song = normalize_current(currently_playing(track(name=body, artists=(body,), album=body)), 1)
+    assert song is not None
+    doc = document(1) | {"song": song}
+    assert decode(encode(doc)) == doc  # would raise UnicodeEncodeError before
+
+
+def test_row8_xml_invalid_characters_never_reach_the_svg_card() -> None:
+    name = "Bad\x01\x08\ufffe name"
+    song = normalize_current(currently_playing(track(name=name, artists=(name,), album=name)), 1)
+    assert song is not None
+    from web.svg import render_card
+
+    svg = render_card(document(1) | {"song": song}, "light", None, 2)  # type: ignore[arg-type]
+    xml.dom.minidom.parseString(svg)  # raises on an ill-formed document
+
+
+DROP = object()
+
+
+def _broken(**changes: Any) -> bytes:
+    """document(5) with fields changed (`song_x` for song fields) or dropped (DROP)."""
+    doc: dict[str, Any] = dict(document(5))
+    song: dict[str, Any] = dict(doc["song"])
+    for key, value in changes.items():
+        target, name = (song, key[5:]) if key.startswith("song_") else (doc, key)
+        if value is DROP:
+            target.pop(name)
+        else:
+            target[name] = value
+    doc.setdefault("song", song)
+    if "song" not in changes:
+        doc["song"] = song
+    return json.dumps(doc).encode()
+
+
+@pytest.mark.parametrize(
+    "changes",
+    [
+        {"song": "x"},
+        {"stale": DROP},
+        {"stale": "no"},
+        {"demo": None},
+        {"version": True},
+        {"version": -1},
+        {"updatedAt": 1.5},
+        {"pausedUntil": "soon"},
+        {"song_name": 7},
+        {"song_artists": "Rick"},
+        {"song_artists": [1]},
+        {"song_images": [{"url": 3}]},
+        {"song_images": "x"},
+        {"song_isPlaying": "yes"},
+        {"song_source": "radio"},
+        {"song_durationMs": "long"},
+        {"song_albumImageUrl": DROP},
+        {"song_explicit": "no"},
+        {"song_provider": "tidal"},
+    ],
+)
+def test_row15_decode_refuses_a_document_of_the_wrong_shape(changes: dict[str, Any]) -> None:
+    assert decode(_broken(**changes)) is None
+
+
+def test_row15_a_valid_document_decodes_whole() -> None:
+    assert decode(raw(document(5))) == document(5)
+    assert is_document(document(5))
+
+
+def test_row15_a_document_from_an_older_poller_without_the_new_song_fields_is_valid() -> None:
+    doc: dict[str, Any] = dict(document(5))
+    doc["song"] = {k: v for k, v in doc["song"].items() if k not in ("explicit", "url")}
+    doc["song"].pop("provider")
+    assert decode(json.dumps(doc)) is not None
+
+
+def test_row15_the_hub_keeps_the_last_valid_document() -> None:
+    hub = Hub()
+    assert hub.update(raw(document(5)))
+    assert not hub.update(_broken(song="x", version=6))
+    assert hub.document == document(5)
+
+
+@pytest.fixture
+async def client() -> AsyncIterator[tuple[httpx.AsyncClient, WebRuntime]]:
+    store = Store(fakeredis.FakeAsyncRedis(), "doc")
+    runtime = WebRuntime(Settings(redis_prefix="doc"), store)
+    transport = httpx.ASGITransport(app=build_app(runtime))
+    async with httpx.AsyncClient(transport=transport, base_url="http://np.test") as c:
+        yield c, runtime
+    await runtime.http.aclose()
+
+
+@pytest.mark.parametrize("changes", [{"song": "x"}, {"stale": DROP}])
+async def test_row15_embed_svg_stays_200_after_a_broken_document_arrives(
+    client: tuple[httpx.AsyncClient, WebRuntime], changes: dict[str, Any]
+) -> None:
+    c, runtime = client
+    runtime.hub.update(raw(document(5, "Good Song")))
+    runtime.hub.update(_broken(version=6, **changes))
+    r = await c.get("/embed.svg")
+    assert r.status_code == 200 and "Good Song" in r.text
+
+
+async def test_row15_a_writer_replacing_a_broken_stored_document_goes_above_its_version() -> None:
+    store = Store(fakeredis.FakeAsyncRedis(), "doc")
+    await store.redis.set(store.keys.current, _broken(song="x", version=40))
+    published = await store.publish(None, stale=False, demo=False, now_ms=1)
+    assert published["version"] == 41

@@ -1,0 +1,31 @@
+"""Issue #13, web rows answered by the app itself: 16 (redirects never built from Host)."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+import fakeredis
+import httpx
+import pytest
+
+from shared.config import Settings
+from shared.store import Store
+from web.app import WebRuntime, build_app
+
+
+@pytest.fixture
+async def client() -> AsyncIterator[httpx.AsyncClient]:
+    runtime = WebRuntime(Settings(redis_prefix="rt"), Store(fakeredis.FakeAsyncRedis(), "rt"))
+    transport = httpx.ASGITransport(app=build_app(runtime))
+    async with httpx.AsyncClient(transport=transport, base_url="http://np.test") as c:
+        yield c
+    await runtime.http.aclose()
+
+
+@pytest.mark.parametrize("path", ["/embed.svg/", "/healthz/", "/api/now-playing/", "/login/"])
+async def test_row16_a_trailing_slash_never_redirects_to_the_host_header(
+    client: httpx.AsyncClient, path: str
+) -> None:
+    r = await client.get(path, headers={"Host": "evil.example"})
+    assert "evil.example" not in r.headers.get("location", "")
+    assert r.status_code == 404
