@@ -29,7 +29,7 @@ def test_row4_an_admin_token_of_24_characters_is_accepted() -> None:
 def test_row4_the_web_command_exits_2_on_a_short_admin_token(tmp_path: Path) -> None:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("SPOTIFY_", "REDIS_"))}
     done = subprocess.run(
-        [sys.executable, "-m", "shared.cli", "web"],
+        [sys.executable, "-m", "nowplaying.cli", "web"],
         env=env | {"ADMIN_TOKEN": "a"},
         cwd=tmp_path,
         capture_output=True,
