@@ -39,7 +39,7 @@ from web.hot import HotRoutes, NowPlayingEndpoint
 from web.hub import Hub
 from web.metrics import Metrics, RequestCounter
 from web.sse import StreamEndpoint
-from web.svg import render_card
+from web.views import Views
 
 log = logging.getLogger("nowplaying.web")
 STATIC = Path(__file__).parent / "static"
@@ -125,17 +125,6 @@ def build_app(runtime: WebRuntime, extra_routes: list[BaseRoute] | None = None) 
     async def widget(request: Request) -> Response:
         headers = {"Cache-Control": "public, max-age=300", "Access-Control-Allow-Origin": "*"}
         return Response(widget_js, media_type="text/javascript; charset=utf-8", headers=headers)
-
-    async def embed_svg(request: Request) -> Response:
-        theme = request.query_params.get("theme", "light")
-        if theme not in ("light", "dark"):
-            return Response("theme must be 'light' or 'dark'\n", 400, media_type="text/plain")
-        document = hub.document
-        song = document["song"]
-        art = await runtime.art.data_uri(song["albumImageUrl"] if song else None)
-        svg = render_card(document, theme, art, int(time.time() * 1000))  # type: ignore[arg-type]
-        headers = {"Cache-Control": "no-cache, max-age=0", "ETag": hub.etag}
-        return Response(svg, media_type="image/svg+xml; charset=utf-8", headers=headers)
 
     async def healthz(request: Request) -> Response:
         return JSONResponse({"status": "ok"}, headers={"Cache-Control": "no-store"})
@@ -280,12 +269,13 @@ def build_app(runtime: WebRuntime, extra_routes: list[BaseRoute] | None = None) 
     cors = Cors(settings.cors_origins)
     now_playing = NowPlayingEndpoint(hub, runtime.metrics, cors)
     stream = StreamEndpoint(hub, runtime.metrics, cors)
+    views = Views(hub, runtime.metrics, cors, runtime.art)
     routes: list[BaseRoute] = [
         Route("/", index),
         Route("/api/now-playing", now_playing),
         Route("/api/stream", stream),
         Route("/widget.js", widget),
-        Route("/embed.svg", embed_svg),
+        *views.routes(),
         Route("/healthz", healthz),
         Route("/readyz", readyz),
         Route("/metrics", metrics),
@@ -314,4 +304,6 @@ def build_app(runtime: WebRuntime, extra_routes: list[BaseRoute] | None = None) 
         ),
     ]
     app = Starlette(routes=routes, middleware=middleware, lifespan=lifespan)
-    return HotRoutes(app, now_playing, stream)
+    hot = HotRoutes(app, now_playing, stream)
+    hot.routes.update(views.hot)
+    return hot
