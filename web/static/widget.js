@@ -43,7 +43,7 @@
     ".overlay{border:0;padding:16px;gap:20px;text-shadow:0 1px 3px rgba(0,0,0,.45)}",
     ".overlay .art{width:140px;height:140px;border-radius:12px;font-size:48px}",
     ".overlay .title{font-size:36px}.overlay .artists{font-size:26px}.overlay .album{font-size:18px}",
-    ".overlay .status{font-size:18px}.overlay .dot{width:12px;height:12px}.overlay .bar{height:6px;border-radius:3px}.overlay .times,.overlay .hint{font-size:16px}",
+    ".overlay .status{font-size:18px}.overlay .dot{width:12px;height:12px}.overlay .bar{height:6px;border-radius:3px}.overlay .times,.overlay .hint{font-size:16px}.overlay .via{font-size:14px}",
     ".enter .art,.enter .live{animation:enter .6s ease both}",
     "@keyframes enter{from{opacity:0;transform:translateY(10px)}to{opacity:1;transform:none}}",
     ".message .art,.message .status,.message .artists,.message .album,.message .bar,.message .times{display:none!important}",
