@@ -92,6 +92,11 @@ def render(
             json_result["ratio_304"] >= 1.0,
         ),
         (
+            "/now.txt and /open ≥ 0.9 × /api/now-playing",
+            " / ".join(f"{json_result['ratio_views'][k]:.2f} ×" for k in ("now.txt", "open")),
+            min(json_result["ratio_views"].values()) >= 0.9,
+        ),
+        (
             "Spotify calls independent of viewers (0 / 100 / 5,000)",
             " / ".join(f"{per_hour[c]:,.0f}" for c in sorted(per_hour))
             + " per hour (equal up to the one poll a window's edge can cut)",

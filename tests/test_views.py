@@ -11,7 +11,7 @@ from shared.config import Settings
 from shared.store import Store
 from tests.webutil import document, raw
 from web.app import WebRuntime, build_app
-from web.views import DEFAULT_FMT, NOTHING, Template, now_line
+from web.views import DEFAULT_FMT, NOTHING, Template, Views, now_line
 
 
 @pytest.fixture
@@ -169,3 +169,23 @@ async def test_the_view_routes_are_counted_in_the_metrics(client: httpx.AsyncCli
     await client.get("/open")
     text = (await client.get("/metrics")).text
     assert 'route="/now.txt",status="200"' in text and 'route="/open",status="302"' in text
+
+
+async def test_every_one_shot_view_awaits_the_fresh_hook(
+    client: httpx.AsyncClient, runtime: WebRuntime, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import web.app
+
+    calls: list[str] = []
+    installed: list[Views] = []
+    monkeypatch.setattr(web.app, "Views", lambda *a: installed.append(Views(*a)) or installed[-1])
+    transport = httpx.ASGITransport(app=web.app.build_app(runtime))
+
+    async def fresh() -> None:
+        calls.append("fresh")
+
+    installed[0].use_fresh(fresh)
+    async with httpx.AsyncClient(transport=transport, base_url="http://np.test") as c:
+        for path in ("/embed.svg", "/now.txt", "/open", "/api/now-playing", "/overlay"):
+            await c.get(path)
+    assert calls == ["fresh"] * 3

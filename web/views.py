@@ -5,7 +5,7 @@ Starlette stack costs 0.58x), with what each version needs prepared once per ver
 /embed.svg is rendered per request on purpose: its animation offsets come from the clock.
 
 `fresh` is the one-shot reads' hook for the poller's wake-on-read (the quota issue):
-before answering they await it; it defaults to answering at once.
+before answering they await it; it defaults to answering at once (`Views.use_fresh`).
 """
 
 from __future__ import annotations
@@ -128,7 +128,7 @@ class NowTxtEndpoint:
     def __init__(self, hub: Hub, metrics: Metrics, cors: Cors, fresh: Fresh) -> None:
         self.hub, self.cors, self.fresh = hub, cors, fresh
         self.templates: dict[str, Template] = {"": Template(DEFAULT_FMT)}
-        self.lines: dict[str, bytes] = {}
+        self.lines: dict[str, tuple[bytes, list[Header]]] = {}
         self.document: Document | None = None
         self.ok = metrics.requests.labels(self.PATH, "200")
         self.bad = metrics.requests.labels(self.PATH, "400")
@@ -138,20 +138,22 @@ class NowTxtEndpoint:
             await _plain(send, 405, b"method not allowed\n", [(b"allow", b"GET, HEAD")])
             return
         cors = self.cors.headers(Headers(scope=scope).get("origin"))
-        fmt = _query(scope).get("fmt", "") if scope.get("query_string") else ""
+        fmt = _query(scope).get("fmt", "") if scope["query_string"] else ""
         await self.fresh()  # wake-on-read: the quota issue's hook
         try:
-            body = self.line(fmt)
+            body, headers = self.line(fmt)
         except ValueError as exc:
             self.bad.inc()
             await _plain(send, 400, f"{exc}\n".encode(), [(b"cache-control", b"no-store"), *cors])
             return
         self.ok.inc()
-        headers = [(b"cache-control", b"no-cache"), *cors]
-        await _plain(send, 200, b"" if scope["method"] == "HEAD" else body, headers)
+        await send({"type": "http.response.start", "status": 200, "headers": headers + cors})
+        await send(
+            {"type": "http.response.body", "body": b"" if scope["method"] == "HEAD" else body}
+        )
 
-    def line(self, fmt: str) -> bytes:
-        """The encoded line for the hub's version; templates and lines are bounded caches."""
+    def line(self, fmt: str) -> tuple[bytes, list[Header]]:
+        """The encoded line and its headers for the hub's document; bounded caches."""
         if self.document is not self.hub.document:  # the hub swaps the object per change
             self.lines.clear()
             self.document = self.hub.document
@@ -166,9 +168,14 @@ class NowTxtEndpoint:
                 self.templates[""] = Template(DEFAULT_FMT)
             self.templates[fmt] = template
         body = now_line(self.hub.document, template).encode()
+        headers = [
+            (b"content-type", b"text/plain; charset=utf-8"),
+            (b"content-length", str(len(body)).encode()),
+            (b"cache-control", b"no-cache"),
+        ]
         if len(self.lines) < MAX_TEMPLATES:
-            self.lines[fmt] = body
-        return body
+            self.lines[fmt] = (body, headers)
+        return body, headers
 
 
 class OpenEndpoint:
@@ -206,13 +213,14 @@ class Views:
 
     def __init__(self, hub: Hub, metrics: Metrics, cors: Cors, art: ArtCache) -> None:
         self.hub, self.art = hub, art
-        self.fresh: Fresh = answer_now  # the quota engineer's wake-on-read replaces this
-        self.now_txt = NowTxtEndpoint(hub, metrics, cors, self._fresh)
-        self.open = OpenEndpoint(hub, metrics, self._fresh)
+        self.fresh: Fresh = answer_now
+        self.now_txt = NowTxtEndpoint(hub, metrics, cors, answer_now)
+        self.open = OpenEndpoint(hub, metrics, answer_now)
         self.overlay_html = (STATIC / "overlay.html").read_bytes()
 
-    async def _fresh(self) -> None:
-        await self.fresh()
+    def use_fresh(self, fresh: Fresh) -> None:
+        """Install the wake-on-read of the quota issue: every one-shot view awaits it."""
+        self.fresh = self.now_txt.fresh = self.open.fresh = fresh
 
     @property
     def hot(self) -> dict[str, ASGIApp]:
