@@ -22,8 +22,9 @@ import pytest
 from shared.config import Settings
 from shared.document import Document, Song
 from shared.store import Store
-from tests.conftest import need, serve
-from tests.test_browser import ARGS, SHOTS
+from tests import test_browser
+from tests.conftest import serve
+from tests.test_browser import SHOTS
 from tests.webutil import song
 from web.app import WebRuntime, build_app
 from web.server import demo_poller
@@ -34,15 +35,7 @@ ACCENT_LIGHT = (26, 127, 55)  # #1a7f37
 TITLES = json.loads((Path(__file__).parent / "fixtures" / "titles.json").read_text())
 
 
-@pytest.fixture
-async def browser() -> AsyncIterator[Browser]:
-    executable = need("chromium")
-    from playwright.async_api import async_playwright
-
-    async with async_playwright() as p:
-        b = await p.chromium.launch(executable_path=executable, args=ARGS)
-        yield b
-        await b.close()
+browser = test_browser.browser  # the same Chromium fixture
 
 
 def now_ms() -> int:
@@ -437,3 +430,22 @@ async def test_screenshots_of_each_look(browser: Browser, fake_store: Store) -> 
         )
         await page.close()
     assert all((SHOTS / f"{name}.png").stat().st_size > 1000 for name in LOOKS)
+
+
+async def test_the_overlay_takes_its_options_from_the_url(
+    browser: Browser, site: str, fake_store: Store
+) -> None:
+    await put(fake_store, isPlaying=False, name="Heroes - 2017 Remaster")
+    page = await browser.new_page()
+    await page.goto(site + "/overlay?idle=hide&clean=on&v=2")
+    await page.wait_for_function(
+        "document.querySelector('[data-nowplaying]').getAttribute('data-state') === 'hidden'",
+        timeout=10_000,
+    )
+    assert await shadow(page, "r.querySelector('.title').textContent") == "Heroes"
+    await page.wait_for_function(
+        "getComputedStyle(document.querySelector('[data-nowplaying]').shadowRoot"
+        ".querySelector('.card')).opacity === '0'",
+        timeout=5_000,
+    )
+    await page.close()

@@ -2,31 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-
 import httpx
 import pytest
 
-from shared.config import Settings
-from shared.store import Store
+from tests import test_web_routes
 from tests.webutil import document, raw
-from web.app import WebRuntime, build_app
+from web.app import WebRuntime
 from web.views import DEFAULT_FMT, NOTHING, Template, Views, now_line
 
-
-@pytest.fixture
-async def runtime(fake_store: Store) -> AsyncIterator[WebRuntime]:
-    settings = Settings(redis_prefix=fake_store.keys.prefix, cors_origins=("https://me.dev",))
-    rt = WebRuntime(settings, fake_store)
-    yield rt
-    await rt.http.aclose()
-
-
-@pytest.fixture
-async def client(runtime: WebRuntime) -> AsyncIterator[httpx.AsyncClient]:
-    transport = httpx.ASGITransport(app=build_app(runtime))
-    async with httpx.AsyncClient(transport=transport, base_url="http://np.test") as c:
-        yield c
+runtime = test_web_routes.runtime  # the same app and client as the route tests
+client = test_web_routes.client
 
 
 def playing(runtime: WebRuntime, **song: object) -> None:
