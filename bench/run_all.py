@@ -187,9 +187,10 @@ def render(
         f"--seconds {json_result['seconds']}`",
         "",
         f"wrk, 1 thread, {http_json.CONNECTIONS} connections, {json_result['seconds']} s per "
-        "measurement, the three alternating in each run; both servers are uvicorn with the",
+        "measurement, the five alternating in each run; both servers are uvicorn with the",
         f"same settings and return the same {json_result['bytes']} bytes. The 304 row sends the",
-        "document's ETag in If-None-Match.",
+        "document's ETag in If-None-Match. `/now.txt` (the default line) and `/open` (a 302)",
+        "are the one-shot views, answered from memory like the JSON.",
         "",
         http_json.table(json_result),
         "",
