@@ -213,3 +213,8 @@ def test_explicit_hide_leaves_a_clean_title() -> None:
 
 def test_the_default_options_render_the_light_theme() -> None:
     assert render_card(doc(), ViewOptions(), None, AT).count("#ffffff") == 1
+
+
+def test_a_playing_item_without_a_receive_time_stands_still_and_says_now_playing() -> None:
+    svg = card(doc(progressAt=None))
+    assert "Now playing" in texts(svg) and "np-bar" not in svg and "Played" not in svg

@@ -141,6 +141,7 @@ class Progress:
     position_ms: int
     duration_ms: int
     ticking: bool  # the bar moves, and the label swaps when the track should have ended
+    ended: bool  # live, and by its duration the track has ended before the render
 
 
 def progress(document: Document, now_ms: int) -> Progress | None:
@@ -157,7 +158,7 @@ def progress(document: Document, now_ms: int) -> Progress | None:
     if live and song["progressAt"] is not None:
         position += max(0, now_ms - song["progressAt"])
     position = max(0, min(position, duration))
-    return Progress(position, duration, live and position < duration)
+    return Progress(position, duration, live and position < duration, live and position >= duration)
 
 
 def shown_title(song: Song, options: ViewOptions) -> str:
@@ -208,7 +209,7 @@ def is_idle(document: Document, now_ms: int) -> bool:
     if song is None or song["source"] != "current" or not song["isPlaying"]:
         return True
     bar = progress(document, now_ms)
-    return bar is not None and not document["stale"] and bar.position_ms >= bar.duration_ms
+    return bar is not None and bar.ended
 
 
 def render_card(document: Document, options: ViewOptions, art: str | None, now_ms: int) -> str:
@@ -227,8 +228,8 @@ def render_card(document: Document, options: ViewOptions, art: str | None, now_m
 
     bar = progress(document, now_ms)
     label = status_label(document, now_ms)
-    if bar is not None and song is not None and song["isPlaying"] and not bar.ticking:
-        label = "Played just now" if not document["stale"] else label
+    if bar is not None and bar.ended:
+        label = "Played just now"
     note = paused_note(document)
     if note is None and document["stale"] and document["updatedAt"]:
         seen = ago(document["updatedAt"], now_ms)

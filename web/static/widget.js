@@ -290,7 +290,7 @@
   Card.prototype.ended = function () {
     var song = this.doc && this.doc.song;
     var pos = this.position();
-    return !!(song && song.isPlaying && song.source === "current" && song.durationMs && pos != null && pos >= song.durationMs && !this.doc.stale);
+    return !!(song && song.isPlaying && song.source === "current" && song.durationMs && pos != null && pos >= song.durationMs && !this.doc.stale && !this.doc.pausedUntil);
   };
 
   Card.prototype.idle = function () {
