@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
-from web.options import OptionError, ViewOptions, colour, parse_options
+from web.options import NAMES, OptionError, ViewOptions, colour, parse_options
 
 
 def test_no_options_are_the_defaults_with_the_views_theme() -> None:
@@ -95,3 +97,11 @@ def test_every_malformed_option_is_reported_at_once() -> None:
 def test_an_idle_message_with_control_characters_is_refused() -> None:
     with pytest.raises(OptionError):
         parse_options({"idle": "back\x00soon"})
+
+
+@given(st.dictionaries(st.sampled_from([*NAMES, "v"]), st.text(max_size=60)))
+def test_any_query_is_options_or_an_option_error(params: dict[str, str]) -> None:
+    try:
+        parse_options(params)
+    except OptionError as exc:
+        assert exc.reasons

@@ -6,6 +6,9 @@ import re
 import xml.etree.ElementTree as ET
 from typing import Any
 
+from hypothesis import given
+from hypothesis import strategies as st
+
 from shared.document import Document
 from tests.webutil import document
 from web.options import ViewOptions, parse_options
@@ -218,3 +221,16 @@ def test_the_default_options_render_the_light_theme() -> None:
 def test_a_playing_item_without_a_receive_time_stands_still_and_says_now_playing() -> None:
     svg = card(doc(progressAt=None))
     assert "Now playing" in texts(svg) and "np-bar" not in svg and "Played" not in svg
+
+
+@given(
+    st.text(max_size=60),
+    st.sampled_from(["compact", "normal", "wide"]),
+    st.sampled_from(["show", "hide", 'Back <soon> & "then"']),
+    st.booleans(),
+)
+def test_any_name_in_any_look_is_well_formed_xml(
+    name: str, size: str, idle: str, playing: bool
+) -> None:
+    svg = card(doc(name=name, isPlaying=playing), size=size, idle=idle, clean="on")
+    ET.fromstring(svg)

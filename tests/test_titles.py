@@ -6,6 +6,8 @@ import json
 from pathlib import Path
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from web.titles import clean_title, is_edition, mask_title
 
@@ -28,3 +30,10 @@ def test_a_live_segment_is_not_an_edition() -> None:
 
 def test_a_bare_year_is_not_an_edition() -> None:
     assert not is_edition("2011")
+
+
+@given(st.text(max_size=80))
+def test_cleaning_is_idempotent_and_never_empties_a_title(title: str) -> None:
+    cleaned = clean_title(title)
+    assert clean_title(cleaned) == cleaned
+    assert cleaned or not title.strip()

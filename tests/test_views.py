@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import httpx
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from tests import test_web_routes
 from tests.webutil import document, raw
@@ -174,3 +176,12 @@ async def test_every_one_shot_view_awaits_the_fresh_hook(
         for path in ("/embed.svg", "/now.txt", "/open", "/api/now-playing", "/overlay"):
             await c.get(path)
     assert calls == ["fresh"] * 3
+
+
+@given(st.text(max_size=80))
+def test_any_fmt_is_a_template_or_a_value_error(fmt: str) -> None:
+    try:
+        line = now_line(document(3, "Song"), Template(fmt))
+    except ValueError:
+        return
+    assert "\n" not in line and line
