@@ -185,3 +185,16 @@ def test_any_fmt_is_a_template_or_a_value_error(fmt: str) -> None:
     except ValueError:
         return
     assert "\n" not in line and line
+
+
+async def test_now_txt_takes_the_clean_and_explicit_options(
+    client: httpx.AsyncClient, runtime: WebRuntime
+) -> None:
+    playing(runtime, explicit=True)
+    r = await client.get("/now.txt", params={"fmt": "{name}", "clean": "on", "explicit": "hide"})
+    assert r.text == "H*****"
+
+
+async def test_now_txt_with_a_malformed_option_is_a_400(client: httpx.AsyncClient) -> None:
+    r = await client.get("/now.txt?clean=yes")
+    assert r.status_code == 400 and "clean must be" in r.text

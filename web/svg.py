@@ -19,7 +19,7 @@ from xml.sax.saxutils import escape
 
 from shared.document import Document, Song
 from web.options import ViewOptions
-from web.titles import clean_title, mask_title
+from web.titles import shown_title
 
 PALETTES: dict[str, dict[str, str]] = {
     "light": {
@@ -159,15 +159,6 @@ def progress(document: Document, now_ms: int) -> Progress | None:
         position += max(0, now_ms - song["progressAt"])
     position = max(0, min(position, duration))
     return Progress(position, duration, live and position < duration, live and position >= duration)
-
-
-def shown_title(song: Song, options: ViewOptions) -> str:
-    name = song["name"] or "Untitled"
-    if options.clean:
-        name = clean_title(name)
-    if options.hide_explicit and song.get("explicit") is True:
-        name = mask_title(name)
-    return name
 
 
 def _palette_css(p: dict[str, str]) -> str:

@@ -15,6 +15,9 @@ from __future__ import annotations
 import itertools
 import re
 
+from shared.document import Song
+from web.options import ViewOptions
+
 SEPARATORS = re.compile(r"\s+[-–—]\s+")
 BRACKET_TAIL = re.compile(r"\s*[(\[]([^()\[\]]*)[)\]]\s*$")
 WORD_SPLIT = re.compile(r"[\s/,;:.()\[\]&+-]+")
@@ -94,3 +97,13 @@ def _drop_tail(head: str) -> str:
 def mask_title(title: str) -> str:
     """An explicit title masked: each word keeps its first letter ("F*** Y**")."""
     return WORD.sub(lambda m: m[0][0] + "*" * (len(m[0]) - 1), title)
+
+
+def shown_title(song: Song, options: ViewOptions) -> str:
+    """The title as a view shows it: cleaned with clean=on, masked with explicit=hide."""
+    name = song["name"] or "Untitled"
+    if options.clean:
+        name = clean_title(name)
+    if options.hide_explicit and song.get("explicit") is True:
+        name = mask_title(name)
+    return name

@@ -27,8 +27,9 @@ from web.art import ArtCache
 from web.cors import Cors, Header
 from web.hub import Hub
 from web.metrics import Metrics
-from web.options import OptionError, parse_options
+from web.options import OptionError, ViewOptions, parse_options
 from web.svg import pick_image, render_card
+from web.titles import shown_title
 
 Fresh = Callable[[], Awaitable[None]]
 STATIC = Path(__file__).parent / "static"
@@ -37,6 +38,7 @@ DEFAULT_FMT = "{status}: {name} – {artists}"
 NOTHING = "Nothing playing right now"
 MAX_FMT = 300
 MAX_TEMPLATES = 64
+PLAIN = ViewOptions()
 
 
 async def answer_now() -> None:
@@ -75,12 +77,12 @@ def text_status(document: Document) -> str:
     return "Now playing"
 
 
-def text_fields(document: Document) -> dict[str, str] | None:
+def text_fields(document: Document, options: ViewOptions) -> dict[str, str] | None:
     song = document["song"]
     if song is None:
         return None
     values = {
-        "name": song["name"],
+        "name": shown_title(song, options),
         "artists": ", ".join(song["artists"]),
         "album": song["album"] or "",
         "url": item_url(document) or "",
@@ -89,9 +91,9 @@ def text_fields(document: Document) -> dict[str, str] | None:
     return {k: " ".join(v.split()) for k, v in values.items()}
 
 
-def now_line(document: Document, template: Template) -> str:
+def now_line(document: Document, template: Template, options: ViewOptions = PLAIN) -> str:
     """One line for a chat bot; a clear sentence when nothing is known."""
-    values = text_fields(document)
+    values = text_fields(document, options)
     if values is None:
         return NOTHING
     return " ".join(template.render(values).split()) or NOTHING
@@ -108,9 +110,8 @@ def item_url(document: Document) -> str | None:
     return None
 
 
-def _query(scope: Scope) -> dict[str, str]:
-    raw = scope.get("query_string", b"").decode("utf-8", "replace")
-    return dict(parse_qsl(raw, keep_blank_values=True))
+def _query(query: bytes) -> dict[str, str]:
+    return dict(parse_qsl(query.decode("utf-8", "replace"), keep_blank_values=True))
 
 
 async def _plain(send: Send, status: int, body: bytes, headers: list[Header]) -> None:
@@ -128,7 +129,7 @@ class NowTxtEndpoint:
     def __init__(self, hub: Hub, metrics: Metrics, cors: Cors, fresh: Fresh) -> None:
         self.hub, self.cors, self.fresh = hub, cors, fresh
         self.templates: dict[str, Template] = {"": Template(DEFAULT_FMT)}
-        self.lines: dict[str, tuple[bytes, list[Header]]] = {}
+        self.lines: dict[bytes, tuple[bytes, list[Header]]] = {}  # by raw query string
         self.document: Document | None = None
         self.ok = metrics.requests.labels(self.PATH, "200")
         self.bad = metrics.requests.labels(self.PATH, "400")
@@ -138,10 +139,9 @@ class NowTxtEndpoint:
             await _plain(send, 405, b"method not allowed\n", [(b"allow", b"GET, HEAD")])
             return
         cors = self.cors.headers(Headers(scope=scope).get("origin"))
-        fmt = _query(scope).get("fmt", "") if scope["query_string"] else ""
         await self.fresh()  # wake-on-read: the quota issue's hook
         try:
-            body, headers = self.line(fmt)
+            body, headers = self.line(scope["query_string"])
         except ValueError as exc:
             self.bad.inc()
             await _plain(send, 400, f"{exc}\n".encode(), [(b"cache-control", b"no-store"), *cors])
@@ -152,14 +152,18 @@ class NowTxtEndpoint:
             {"type": "http.response.body", "body": b"" if scope["method"] == "HEAD" else body}
         )
 
-    def line(self, fmt: str) -> tuple[bytes, list[Header]]:
-        """The encoded line and its headers for the hub's document; bounded caches."""
+    def line(self, query: bytes) -> tuple[bytes, list[Header]]:
+        """The encoded line and its headers for the hub's document and this query string
+        (`fmt`, and the view options `clean` and `explicit`); bounded caches."""
         if self.document is not self.hub.document:  # the hub swaps the object per change
             self.lines.clear()
             self.document = self.hub.document
-        cached = self.lines.get(fmt)
+        cached = self.lines.get(query)
         if cached is not None:
             return cached
+        params = _query(query)
+        fmt = params.get("fmt", "")
+        options = parse_options({k: v for k, v in params.items() if k in ("clean", "explicit")})
         template = self.templates.get(fmt)
         if template is None:
             template = Template(fmt)
@@ -167,14 +171,14 @@ class NowTxtEndpoint:
                 self.templates.clear()
                 self.templates[""] = Template(DEFAULT_FMT)
             self.templates[fmt] = template
-        body = now_line(self.hub.document, template).encode()
+        body = now_line(self.hub.document, template, options).encode()
         headers = [
             (b"content-type", b"text/plain; charset=utf-8"),
             (b"content-length", str(len(body)).encode()),
             (b"cache-control", b"no-cache"),
         ]
         if len(self.lines) < MAX_TEMPLATES:
-            self.lines[fmt] = (body, headers)
+            self.lines[query] = (body, headers)
         return body, headers
 
 
