@@ -186,9 +186,13 @@
 
   var PROVIDERS = { spotify: "Spotify", lastfm: "Last.fm", listenbrainz: "ListenBrainz" };
 
+  /* The overlay page (/overlay) takes its options from its own URL, OBS users' only
+   * control; it defaults to a dark theme on a transparent background. */
   function readOptions(host) {
     var overlay = host.getAttribute("data-np-layout") === "overlay";
+    var query = overlay ? new URLSearchParams(location.search) : null;
     var parsed = parseOptions(function (name) {
+      if (query) return query.has(name) ? query.get(name) : name === "bg" ? "transparent" : null;
       var v = host.getAttribute("data-" + name.toLowerCase());
       if (v == null && name === "hideAfter") v = host.getAttribute("data-hide-after");
       return v;
