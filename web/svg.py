@@ -275,9 +275,9 @@ def render_card(document: Document, options: ViewOptions, art: str | None, now_m
         )
         motion.append(
             ".end{opacity:0}"
-            f".end{{animation:np-on 1ms linear {remaining}ms both}}"
-            f".now{{animation:np-off 1ms linear {remaining}ms both}}"
-            f".dot{{animation:np-dim 1ms linear {remaining}ms both}}"
+            f".end{{animation:np-on 0s {remaining}ms both}}"
+            f".now{{animation:np-off 0s {remaining}ms both}}"
+            f".dot{{animation:np-dim 0s {remaining}ms both}}"
             "@keyframes np-on{to{opacity:1}}@keyframes np-off{to{opacity:0}}"
             "@keyframes np-dim{to{opacity:.35}}"
         )
