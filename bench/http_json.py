@@ -1,5 +1,6 @@
 """`GET /api/now-playing` against a bare Starlette route returning the same bytes, and the
-304 answer to a matching If-None-Match, measured side by side with wrk in one run.
+304 answer to a matching If-None-Match, measured side by side with wrk in one run; so are
+the one-shot views `/now.txt` and `/open` (302), which must keep up with the JSON.
 
     python -m bench.http_json [--runs 3] [--seconds 5]
 """
@@ -54,7 +55,13 @@ async def seed(url: str, prefix: str) -> None:
 
 
 def measure(runs: int, seconds: int) -> dict[str, Any]:
-    results: dict[str, list[float]] = {"bare": [], "nowplaying": [], "nowplaying 304": []}
+    results: dict[str, list[float]] = {
+        "bare": [],
+        "nowplaying": [],
+        "nowplaying 304": [],
+        "now.txt": [],
+        "open": [],
+    }
     with redis_server() as url:
         prefix = f"bench{uuid.uuid4().hex[:8]}"
         asyncio.run(seed(url, prefix))
@@ -84,6 +91,8 @@ def measure(runs: int, seconds: int) -> dict[str, Any]:
                 results["bare"].append(wrk(theirs, seconds))
                 results["nowplaying"].append(wrk(ours, seconds))
                 results["nowplaying 304"].append(wrk(ours, seconds, {"If-None-Match": etag}))
+                results["now.txt"].append(wrk(f"http://127.0.0.1:{web_port}/now.txt", seconds))
+                results["open"].append(wrk(f"http://127.0.0.1:{web_port}/open", seconds))
                 print(f"  { ({k: v[-1] for k, v in results.items()}) }", flush=True)
         finally:
             for proc in procs:
@@ -97,18 +106,22 @@ def measure(runs: int, seconds: int) -> dict[str, Any]:
         "all": results,
         "ratio": med["nowplaying"] / med["bare"],
         "ratio_304": med["nowplaying 304"] / med["nowplaying"],
+        "ratio_views": {k: med[k] / med["nowplaying"] for k in ("now.txt", "open")},
     }
 
 
 def table(result: dict[str, Any]) -> str:
     med = result["median"]
     lines = [
-        "| server, route | requests/s (median) | all runs | vs bare |",
-        "|---|---:|---|---:|",
+        "| server, route | requests/s (median) | all runs | vs bare | vs /api/now-playing |",
+        "|---|---:|---|---:|---:|",
     ]
-    for name in ("bare", "nowplaying", "nowplaying 304"):
+    for name in ("bare", "nowplaying", "nowplaying 304", "now.txt", "open"):
         runs = ", ".join(f"{x:,.0f}" for x in result["all"][name])
-        lines.append(f"| {name} | {med[name]:,.0f} | {runs} | {med[name] / med['bare']:.2f} |")
+        lines.append(
+            f"| {name} | {med[name]:,.0f} | {runs} | {med[name] / med['bare']:.2f} "
+            f"| {med[name] / med['nowplaying']:.2f} |"
+        )
     return "\n".join(lines)
 
 
@@ -120,6 +133,8 @@ def main() -> None:
     result = measure(args.runs, args.seconds)
     print(table(result))
     print(f"ratio {result['ratio']:.3f}, 304 vs 200 {result['ratio_304']:.3f}")
+    views = result["ratio_views"]
+    print(f"/now.txt {views['now.txt']:.3f}, /open {views['open']:.3f} x /api/now-playing")
 
 
 if __name__ == "__main__":

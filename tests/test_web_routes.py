@@ -181,7 +181,7 @@ async def test_the_svg_card_tells_paused_and_recent_from_playing(
         source="recent", isPlaying=False, playedAt="2020-01-01T00:00:00Z", albumImageUrl=None
     )
     runtime.hub.update(raw(doc))
-    assert "Recently played · " in (await client.get("/embed.svg")).text
+    assert "Last played · " in (await client.get("/embed.svg")).text
 
 
 async def test_the_svg_card_inlines_album_art_as_a_data_uri(

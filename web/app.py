@@ -17,7 +17,6 @@ from starlette.routing import BaseRoute, Route
 from starlette.types import ASGIApp
 
 from shared.logs import RedactingFilter
-from web.card import Card
 from web.cors import Cors
 from web.headers import PolicyHeaders
 from web.health import Health
@@ -28,6 +27,7 @@ from web.runtime import WebRuntime
 from web.setup import Setup
 from web.sse import StreamEndpoint
 from web.stream_limits import StreamGate
+from web.views import Views
 
 
 def protect_access_log(secrets: list[str]) -> None:
@@ -58,7 +58,7 @@ def build_app(runtime: WebRuntime, extra_routes: list[BaseRoute] | None = None) 
     now_playing = NowPlayingEndpoint(hub, runtime.metrics, cors)
     stream = StreamGate(StreamEndpoint(hub, runtime.metrics, cors), runtime.limiter)
     pages = Pages()
-    card = Card(hub, runtime.art)
+    views = Views(hub, runtime.metrics, cors, runtime.art)
     health = Health(runtime)
     setup = Setup(settings, runtime.store, runtime.http, runtime.admin)
     routes: list[BaseRoute] = [
@@ -66,7 +66,7 @@ def build_app(runtime: WebRuntime, extra_routes: list[BaseRoute] | None = None) 
         Route("/api/now-playing", now_playing),  # GET/HEAD: HotRoutes; here: OPTIONS, 405
         Route("/api/stream", stream),  # likewise
         Route("/widget.js", pages.widget),
-        Route("/embed.svg", card.embed_svg),
+        *views.routes(),  # /embed.svg, /overlay; /now.txt and /open: GET/HEAD via HotRoutes
         Route("/healthz", health.healthz),
         Route("/readyz", health.readyz),
         Route("/metrics", health.metrics),
@@ -89,4 +89,6 @@ def build_app(runtime: WebRuntime, extra_routes: list[BaseRoute] | None = None) 
     ]
     app = Starlette(routes=routes, middleware=middleware, lifespan=lifespan)
     app.router.redirect_slashes = False  # its Location echoes the Host header (#13 row 16)
-    return HotRoutes(app, now_playing, stream)
+    hot = HotRoutes(app, now_playing, stream)
+    hot.routes.update(views.hot)
+    return hot

@@ -1,20 +1,27 @@
-"""The README card as SVG. Pure: the document, a theme, the inlined art and the clock in.
+"""The README card as SVG. Pure: the document, the view options, the inlined art and the
+clock in; one self-contained SVG string out.
 
-GitHub's image proxy loads no external resources from inside an SVG, so the art arrives
-here already as a data URI; every piece of text is XML-escaped.
+GitHub's image proxy loads nothing from inside an SVG and runs no script, so the art
+arrives as a data URI and the card *ticks by CSS alone*: the progress bar is an animation
+over the whole track length started `-position` ms in the past (so it runs exactly the
+remaining time), and a second one swaps "Now playing" for "Played just now" when the track
+should have ended. What must stay true: the offsets are computed from the clock at render
+time, so a rendered card is never reused for a later request (no ETag, no cache).
+No `href`, `src` or `url()` other than `data:`; every text is escaped.
 """
 
 from __future__ import annotations
 
-from datetime import datetime
-from typing import Literal
+import re
+from dataclasses import dataclass
+from datetime import UTC, datetime
 from xml.sax.saxutils import escape
 
-from shared.document import Document
+from shared.document import Document, Song
+from web.options import ViewOptions
+from web.titles import shown_title
 
-Theme = Literal["light", "dark"]
-
-THEMES: dict[Theme, dict[str, str]] = {
+PALETTES: dict[str, dict[str, str]] = {
     "light": {
         "bg": "#ffffff",
         "border": "#d0d7de",
@@ -34,13 +41,42 @@ THEMES: dict[Theme, dict[str, str]] = {
         "muted": "#6e7681",
     },
 }
+PROVIDERS = {"spotify": "Spotify", "lastfm": "Last.fm", "listenbrainz": "ListenBrainz"}
+ART_TARGET_PX = 300
+ART_BUDGET = 56_000  # characters of data URI; past it the card goes without art (< 64 KB)
+FONT = "-apple-system,BlinkMacSystemFont,'Segoe UI',Helvetica,Arial,sans-serif"
+XML_INVALID = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff\ud800-\udfff]")
+
+
+@dataclass(frozen=True)
+class Layout:
+    width: int
+    height: int
+    art: int  # side of the square art, px
+    status: tuple[int, int]  # baseline y, font size
+    title: tuple[int, int]
+    artists: tuple[int, int]
+    album: tuple[int, int] | None
+    bar_y: int
+
+
+LAYOUTS = {
+    "normal": Layout(480, 120, 96, (30, 12), (56, 17), (77, 13), (95, 12), 104),
+    "wide": Layout(640, 120, 96, (30, 12), (56, 17), (77, 13), (95, 12), 104),
+    "compact": Layout(340, 72, 48, (22, 11), (41, 14), (56, 12), None, 63),
+}
 
 
 def _text(value: str, limit: int) -> str:
-    value = " ".join(value.split())
+    value = XML_INVALID.sub("\ufffd", " ".join(value.split()))
     if len(value) > limit:
-        value = value[: limit - 1].rstrip() + "…"
+        value = value[: max(1, limit - 1)].rstrip() + "…"
     return escape(value, {'"': "&quot;", "'": "&apos;"})
+
+
+def _chars(room_px: int, font_px: int) -> int:
+    """How many characters of a proportional font fit in `room_px` (a safe average)."""
+    return max(4, int(room_px / (font_px * 0.56)))
 
 
 def ago(iso_or_ms: str | int | None, now_ms: int) -> str | None:
@@ -64,88 +100,241 @@ def ago(iso_or_ms: str | int | None, now_ms: int) -> str | None:
     return f"{seconds // 86400} d ago"
 
 
+def pick_image(song: Song | None, target: int = ART_TARGET_PX) -> str | None:
+    """The image closest to `target` px wide (Spotify's 300 rather than its 640)."""
+    if song is None:
+        return None
+    sized = [i for i in song.get("images") or [] if i.get("url") and i.get("width")]
+    if sized:
+        return min(sized, key=lambda i: (abs((i["width"] or 0) - target), -(i["width"] or 0)))[
+            "url"
+        ]
+    return song["albumImageUrl"]
+
+
+def is_scrobbled(song: Song) -> bool:
+    """Last.fm and ListenBrainz know no pause: their items are playing or played."""
+    return song.get("provider", "spotify") in ("lastfm", "listenbrainz")
+
+
 def status_label(document: Document, now_ms: int) -> str:
+    """Now playing / Paused / Last played · 4 min ago / Nothing playing yet."""
     song = document["song"]
     if song is None:
         return "Nothing playing yet"
-    if song["source"] == "recent":
+    if song["source"] == "recent" or (is_scrobbled(song) and not song["isPlaying"]):
         when = ago(song["playedAt"], now_ms)
-        return f"Recently played · {when}" if when else "Recently played"
+        return f"Last played · {when}" if when else "Last played"
     return "Now playing" if song["isPlaying"] else "Paused"
 
 
-def render_card(document: Document, theme: Theme, art: str | None, now_ms: int) -> str:
-    c = THEMES[theme]
+def paused_note(document: Document) -> str | None:
+    """Spotify's quota pause, in UTC: an image has no viewer clock."""
+    until = document.get("pausedUntil")
+    if not until:
+        return None
+    return f"Spotify paused updates until {datetime.fromtimestamp(until / 1000, UTC):%H:%M} UTC"
+
+
+@dataclass(frozen=True)
+class Progress:
+    position_ms: int
+    duration_ms: int
+    ticking: bool  # the bar moves, and the label swaps when the track should have ended
+    ended: bool  # live, and by its duration the track has ended before the render
+
+
+def progress(document: Document, now_ms: int) -> Progress | None:
+    """None: no bar (nothing current, no duration: scrobbles). Only a fresh, playing
+    current item ticks; paused, stale or paused-by-quota items stand still."""
     song = document["song"]
+    if song is None or song["source"] != "current" or not song["durationMs"]:
+        return None
+    duration, position = song["durationMs"], song["progressMs"]
+    if position is None:
+        return None
+    frozen = document["stale"] or bool(document.get("pausedUntil"))
+    live = song["isPlaying"] and not frozen and song["progressAt"] is not None
+    if live and song["progressAt"] is not None:
+        position += max(0, now_ms - song["progressAt"])
+    position = max(0, min(position, duration))
+    return Progress(position, duration, live and position < duration, live and position >= duration)
+
+
+def _palette_css(p: dict[str, str]) -> str:
+    return (
+        f".bg{{fill:{p['bg']};stroke:{p['border']}}}.t{{fill:{p['title']}}}"
+        f".x{{fill:{p['text']}}}.m{{fill:{p['muted']}}}.a{{fill:{p['accent']}}}"
+        f".k{{fill:{p['track']}}}"
+    )
+
+
+def _style(options: ViewOptions, motion: list[str]) -> str:
+    if options.theme == "auto":
+        css = _palette_css(PALETTES["light"])
+        css += f"@media (prefers-color-scheme:dark){{{_palette_css(PALETTES['dark'])}}}"
+    else:
+        css = _palette_css(PALETTES[options.theme])
+    if options.bg == "transparent":
+        css += ".bg{fill:none;stroke:none}"
+    elif options.bg:
+        css += f".bg{{fill:{options.bg}}}"
+    if options.accent:
+        css += f".a{{fill:{options.accent}}}"
+    css += "".join(motion)
+    return f"<style>{css}</style>"
+
+
+def _svg(layout: Layout, label: str, body: str, style: str) -> str:
+    w, h = layout.width, layout.height
+    return (
+        f'<svg xmlns="http://www.w3.org/2000/svg" width="{w}" height="{h}" '
+        f'viewBox="0 0 {w} {h}" role="img" aria-label="{_text(label, 120)}">'
+        f"<title>{_text(label, 120)}</title>{style}{body}</svg>"
+    )
+
+
+def is_idle(document: Document, now_ms: int) -> bool:
+    """Nothing is playing now: no item, a paused or past one, or one that has ended."""
+    song = document["song"]
+    if song is None or song["source"] != "current" or not song["isPlaying"]:
+        return True
+    bar = progress(document, now_ms)
+    return bar is not None and bar.ended
+
+
+def render_card(document: Document, options: ViewOptions, art: str | None, now_ms: int) -> str:
+    """The whole card. Hidden states (idle=hide, hideAfter past) keep the size, empty."""
+    layout = LAYOUTS[options.size]
+    song = document["song"]
+    idle = is_idle(document, now_ms)
+    hidden = options.idle == "hide" and idle
+    hide_in: list[int] = []  # ms from now after which the card fades out
+    if options.hide_after_s is not None and document["updatedAt"]:
+        hide_in.append(document["updatedAt"] + options.hide_after_s * 1000 - now_ms)
+    if hidden or (hide_in and min(hide_in) <= 0):
+        return _svg(layout, "Nothing playing", "", "")
+    if idle and options.idle not in ("show", "hide"):
+        return _message_card(layout, options, options.idle)
+
+    bar = progress(document, now_ms)
     label = status_label(document, now_ms)
-    if document["stale"] and document["updatedAt"]:
+    if bar is not None and bar.ended:
+        label = "Played just now"
+    note = paused_note(document)
+    if note is None and document["stale"] and document["updatedAt"]:
         seen = ago(document["updatedAt"], now_ms)
         label += f" · last seen {seen}" if seen else ""
-    width, height = 480, 120
+    status = note or label
+    motion: list[str] = []
+    remaining = bar.duration_ms - bar.position_ms if bar and bar.ticking else None
+    if remaining is not None and options.idle == "hide":
+        hide_in.append(remaining)
+    if hide_in:
+        motion.append(
+            f".card{{animation:np-out .6s ease {min(hide_in)}ms both}}"
+            "@keyframes np-out{to{opacity:0;visibility:hidden}}"
+            "@media (prefers-reduced-motion:reduce){.card{animation-duration:1ms}}"
+        )
+
+    w, h = layout.width, layout.height
     parts = [
-        f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
-        f'viewBox="0 0 {width} {height}" role="img" aria-label="{_text(label, 80)}">',
-        f"<title>{_text(label, 80)}"
-        + (f": {_text(song['name'], 100)}" if song else "")
-        + "</title>",
-        f'<rect x="0.5" y="0.5" width="{width - 1}" height="{height - 1}" rx="10" '
-        f'fill="{c["bg"]}" stroke="{c["border"]}"/>',
+        '<g class="card">',
+        f'<rect class="bg" x="0.5" y="0.5" width="{w - 1}" height="{h - 1}" rx="10"/>',
     ]
+    pad = 12
     x = 16
-    if art:
+    if options.art and song is not None:
+        side = layout.art
+        if art and len(art) <= ART_BUDGET:
+            parts.append(
+                f'<image x="{pad}" y="{pad}" width="{side}" height="{side}" '
+                f'style="clip-path:inset(0 round 6px)" preserveAspectRatio="xMidYMid slice" '
+                f'href="{escape(art, {chr(34): "&quot;"})}"/>'
+            )
+        else:
+            parts.append(
+                f'<rect class="k" x="{pad}" y="{pad}" width="{side}" height="{side}" rx="6"/>'
+                f'<text class="m" x="{pad + side / 2:g}" y="{pad + side * 0.58:g}" '
+                f'font-size="{side // 3}" text-anchor="middle">♪</text>'
+            )
+        x = pad + side + 16
+    room = w - x - 16
+    parts.append(f'<g font-family="{FONT}">')
+    sy, ss = layout.status
+    corner = "DEMO" if document["demo"] else PROVIDERS.get(song["provider"], "") if song else ""
+    status_room = room - (len(corner) * 7 + 12 if corner else 0) - 14
+    dot = "a" if song and song["isPlaying"] and not note and not document["stale"] else "m"
+    parts.append(f'<circle class="{dot} dot" cx="{x + 4}" cy="{sy - 4}" r="4"/>')
+    if remaining is not None:
+        ended = "Played just now"
         parts.append(
-            '<clipPath id="r"><rect x="12" y="12" width="96" height="96" rx="6"/></clipPath>'
-            f'<image x="12" y="12" width="96" height="96" clip-path="url(#r)" '
-            f'preserveAspectRatio="xMidYMid slice" href="{escape(art, {chr(34): "&quot;"})}"/>'
+            f'<text class="x now" x="{x + 14}" y="{sy}" font-size="{ss}">'
+            f"{_text(status, _chars(status_room, ss))}</text>"
+            f'<text class="x end" x="{x + 14}" y="{sy}" font-size="{ss}">{ended}</text>'
         )
-        x = 124
-    elif song is not None:
+        motion.append(
+            ".end{opacity:0}"
+            f".end{{animation:np-on 0s {remaining}ms both}}"
+            f".now{{animation:np-off 0s {remaining}ms both}}"
+            f".dot{{animation:np-dim 0s {remaining}ms both}}"
+            "@keyframes np-on{to{opacity:1}}@keyframes np-off{to{opacity:0}}"
+            "@keyframes np-dim{to{opacity:.35}}"
+        )
+    else:
         parts.append(
-            f'<rect x="12" y="12" width="96" height="96" rx="6" fill="{c["track"]}"/>'
-            f'<text x="60" y="68" font-size="32" text-anchor="middle" '
-            f'fill="{c["muted"]}">♪</text>'
+            f'<text class="x" x="{x + 14}" y="{sy}" font-size="{ss}">'
+            f"{_text(status, _chars(status_room, ss))}</text>"
         )
-        x = 124
-    dot = c["accent"] if song and song["isPlaying"] else c["muted"]
-    font = "font-family=\"-apple-system,BlinkMacSystemFont,'Segoe UI',Helvetica,Arial,sans-serif\""
-    parts.append(f"<g {font}>")
-    parts.append(f'<circle cx="{x + 4}" cy="26" r="4" fill="{dot}"/>')
-    parts.append(
-        f'<text x="{x + 14}" y="30" font-size="12" fill="{c["text"]}">{_text(label, 48)}</text>'
-    )
+    if corner:
+        parts.append(
+            f'<text class="m" x="{w - 14}" y="{sy}" font-size="10" text-anchor="end" '
+            f'letter-spacing=".04em">{corner}</text>'
+        )
     if song is not None:
-        room = 34 if art or song else 52
+        ty, ts = layout.title
         parts.append(
-            f'<text x="{x}" y="56" font-size="17" font-weight="600" '
-            f'fill="{c["title"]}">{_text(song["name"], room)}</text>'
+            f'<text class="t" x="{x}" y="{ty}" font-size="{ts}" font-weight="600">'
+            f"{_text(shown_title(song, options), _chars(room, ts))}</text>"
         )
+        ay, asz = layout.artists
         artists = ", ".join(song["artists"]) or "Unknown artist"
         parts.append(
-            f'<text x="{x}" y="77" font-size="13" fill="{c["text"]}">'
-            f"{_text(artists, room + 6)}</text>"
+            f'<text class="x" x="{x}" y="{ay}" font-size="{asz}">'
+            f"{_text(artists, _chars(room, asz))}</text>"
         )
-        if song["album"]:
+        if layout.album and song["album"]:
+            ly, ls = layout.album
             parts.append(
-                f'<text x="{x}" y="95" font-size="12" fill="{c["muted"]}">'
-                f"{_text(song['album'], room + 8)}</text>"
+                f'<text class="m" x="{x}" y="{ly}" font-size="{ls}">'
+                f"{_text(song['album'], _chars(room, ls))}</text>"
             )
-        progress = song["progressMs"]
-        if song["source"] == "current" and progress is not None and song["durationMs"]:
-            if song["isPlaying"] and song["progressAt"] is not None:
-                progress += max(0, now_ms - song["progressAt"])
-            share = min(1.0, progress / song["durationMs"])
-            bar = width - x - 16
+        if bar is not None:
+            share = bar.position_ms / bar.duration_ms
             parts.append(
-                f'<rect x="{x}" y="104" width="{bar}" height="3" rx="1.5" fill="{c["track"]}"/>'
+                f'<rect class="k" x="{x}" y="{layout.bar_y}" width="{room}" height="3" rx="1.5"/>'
+                f'<rect class="a bar" x="{x}" y="{layout.bar_y}" width="{room}" height="3" '
+                f'rx="1.5" style="transform-box:fill-box;transform-origin:0 0;'
+                f'transform:scaleX({share:.4f})"/>'
             )
-            parts.append(
-                f'<rect x="{x}" y="104" width="{bar * share:.1f}" height="3" rx="1.5" '
-                f'fill="{c["accent"]}"/>'
-            )
-    if document["demo"]:
-        parts.append(
-            f'<text x="{width - 14}" y="30" font-size="10" text-anchor="end" '
-            f'fill="{c["muted"]}">DEMO</text>'
-        )
-    parts.append("</g></svg>")
-    return "".join(parts)
+            if bar.ticking:
+                motion.append(
+                    f".bar{{animation:np-bar {bar.duration_ms}ms linear -{bar.position_ms}ms both}}"
+                    "@keyframes np-bar{from{transform:scaleX(0)}to{transform:scaleX(1)}}"
+                    "@media (prefers-reduced-motion:reduce){.bar{animation:none}}"
+                )
+    parts.append("</g></g>")
+    title = status + (f": {shown_title(song, options)}" if song else "")
+    return _svg(layout, title, "".join(parts), _style(options, motion))
+
+
+def _message_card(layout: Layout, options: ViewOptions, message: str) -> str:
+    """idle=<message>: the card shows only the owner's words."""
+    w, h = layout.width, layout.height
+    ts = layout.title[1]
+    body = (
+        f'<rect class="bg" x="0.5" y="0.5" width="{w - 1}" height="{h - 1}" rx="10"/>'
+        f'<text class="x" x="{w / 2:g}" y="{h / 2 + ts / 3:g}" font-size="{ts}" '
+        f'text-anchor="middle" font-family="{FONT}">{_text(message, _chars(w - 32, ts))}</text>'
+    )
+    return _svg(layout, message, body, _style(options, []))
