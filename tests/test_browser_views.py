@@ -91,6 +91,15 @@ async def pixels(decoder: Any, png: bytes, y: int) -> list[tuple[int, int, int, 
     return [(r[0], r[1], r[2], r[3]) for r in rows]
 
 
+async def wait_until(page: Any, expression: str, timeout_s: float) -> None:
+    """Poll `expression` with page.evaluate: unlike wait_for_function it is not eval'd by
+    the page, so it works under the strict CSP our SVG and pages are served with."""
+    deadline = time.monotonic() + timeout_s
+    while not await page.evaluate(expression):
+        assert time.monotonic() < deadline, f"still false after {timeout_s} s: {expression}"
+        await asyncio.sleep(0.1)
+
+
 def near(pixel: tuple[int, int, int, int], rgb: tuple[int, int, int], tolerance: int = 40) -> bool:
     return all(abs(a - b) <= tolerance for a, b in zip(pixel, rgb, strict=False))
 
@@ -130,7 +139,7 @@ async def test_the_svg_card_says_played_just_now_after_the_remaining_time(
     opacity = "parseFloat(getComputedStyle(document.querySelector('.{}')).opacity)"
     assert await page.evaluate(opacity.format("now")) == 1
     assert await page.evaluate(opacity.format("end")) == 0
-    await page.wait_for_function(f"{opacity.format('end')} === 1", timeout=15_000)
+    await wait_until(page, f"{opacity.format('end')} === 1", 15)
     assert await page.evaluate(opacity.format("now")) == 0
     await page.close()
 
@@ -441,14 +450,16 @@ async def test_the_overlay_takes_its_options_from_the_url(
     await put(fake_store, isPlaying=False, name="Heroes - 2017 Remaster")
     page = await browser.new_page()
     await page.goto(site + "/overlay?idle=hide&clean=on&v=2")
-    await page.wait_for_function(
+    await wait_until(
+        page,
         "document.querySelector('[data-nowplaying]').getAttribute('data-state') === 'hidden'",
-        timeout=10_000,
+        10,
     )
     assert await shadow(page, "r.querySelector('.title').textContent") == "Heroes"
-    await page.wait_for_function(
+    await wait_until(
+        page,
         "getComputedStyle(document.querySelector('[data-nowplaying]').shadowRoot"
         ".querySelector('.card')).opacity === '0'",
-        timeout=5_000,
+        5,
     )
     await page.close()

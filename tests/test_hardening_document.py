@@ -46,9 +46,10 @@ def test_row8_xml_invalid_characters_never_reach_the_svg_card() -> None:
     name = "Bad\x01\x08\ufffe name"
     song = normalize_current(currently_playing(track(name=name, artists=(name,), album=name)), 1)
     assert song is not None
+    from web.options import ViewOptions
     from web.svg import render_card
 
-    svg = render_card(document(1) | {"song": song}, "light", None, 2)  # type: ignore[arg-type]
+    svg = render_card(document(1) | {"song": song}, ViewOptions(), None, 2)  # type: ignore[arg-type]
     xml.dom.minidom.parseString(svg)  # raises on an ill-formed document
 
 
