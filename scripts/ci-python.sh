@@ -15,7 +15,7 @@ STATE=${NOWPLAYING_PYTHON_STATE:-/var/cache/nowplaying-python}
 ROOTFS=$STATE/$SUITE
 HERE=$(cd "$(dirname "$0")/.." && pwd)
 PACKAGES=(python3 python3-venv python3-dev build-essential make git ca-certificates curl
-          redis-server chromium wrk docker-compose procps)
+          redis-server chromium wrk docker-compose docker-cli procps)
 
 say() { echo "ci-python: $*" >&2; }
 
@@ -55,7 +55,8 @@ in_root() {
 }
 
 say "apt-get install into the $SUITE chroot"
-in_root apt-get update -qq
+# A sid mirror snapshot may be older than its Release file allows: accept it.
+in_root apt-get -o Acquire::Check-Valid-Until=false update -qq
 in_root apt-get install -y -qq --no-install-recommends "${PACKAGES[@]}" >/dev/null
 in_root update-ca-certificates >/dev/null
 say "$(in_root python3 --version)"
