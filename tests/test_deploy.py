@@ -178,9 +178,22 @@ def test_a_fresh_clone_needs_no_env_file_and_passes_empty_defaults(compose: Any)
     assert poller["SPOTIFY_CLIENT_ID"] == "" and poller["POLL_INTERVAL"] == ""
 
 
-def test_the_stack_uses_its_own_redis_whatever_the_env_file_says(compose: Any) -> None:
+@pytest.mark.parametrize("version", ["v1", "v2"])
+def test_the_stack_uses_its_own_redis_and_listen_address_with_env_example_as_env(
+    version: str, tmp_path: Path
+) -> None:
+    """.env.example's REDIS_URL (localhost) and HOST are the host's, not the containers'."""
+    command = compose_command(version)
+    fresh_clone_files(tmp_path)
+    shutil.copy(ROOT / ".env.example", tmp_path / ".env")
+    services = compose_config(command, tmp_path, clean_env())["services"]
     for name in ("poller", "web"):
-        assert env_of(compose["services"][name])["REDIS_URL"] == "redis://redis:6379/0"
+        env = env_of(services[name])
+        assert (env["REDIS_URL"], env["HOST"], env["PORT"]) == (
+            "redis://redis:6379/0",
+            "0.0.0.0",
+            "8000",
+        )
 
 
 def test_one_image_built_once_for_every_app_service(compose: Any) -> None:
