@@ -150,7 +150,7 @@ class TestDemo:
         assert leftovers(demo.project) == []
 
 
-# -- a real deployment (pointed at the simulator) behind the HTTPS profile -----------------
+# -- a real deployment (pointed at the simulator) behind HTTPS, the demo beside it ----------
 
 
 @pytest.fixture(scope="class", params=["v2", "v1"])
@@ -163,12 +163,12 @@ def real(request: pytest.FixtureRequest, clone: Path) -> Iterator[tuple[Stack, d
         "DOMAIN": DOMAIN,
         "CADDY_GLOBAL_OPTIONS": "local_certs",
     }
-    stack = start(request.param, clone, [], ["simulator", "https"], env)
+    stack = start(request.param, clone, [], ["simulator", "https", "demo"], env)
     yield stack, ports
     stop(stack)
 
 
-ALL = {"redis", "poller", "web", "simulator", "caddy"}
+ALL = {"redis", "poller", "web", "simulator", "caddy", "demo"}
 
 
 def skip_song(stack: Stack) -> None:
@@ -215,6 +215,15 @@ class TestRealBehindHttps:
         stack, ports = real
         doc = wait_for_song(f"http://127.0.0.1:{ports['web']}")
         assert doc["demo"] is False and doc["song"]["name"], stack.logs()
+
+    def test_the_demo_beside_it_stays_apart(self, real: tuple[Stack, dict[str, int]]) -> None:
+        stack, ports = real
+        assert wait_for_song(DEMO)["demo"] is True
+        assert document(f"http://127.0.0.1:{ports['web']}")["demo"] is False
+        demo_keys = stack.exec("redis", "redis-cli", "-n", "1", "--scan").split()
+        real_keys = stack.exec("redis", "redis-cli", "-n", "0", "--scan").split()
+        assert demo_keys and all(k.startswith("nowplaying-demo:") for k in demo_keys)
+        assert real_keys and all(k.startswith("nowplaying:") for k in real_keys)
 
     def test_caddy_serves_the_document_over_https_with_its_certificate(
         self, real: tuple[Stack, dict[str, int]], tmp_path: Path
@@ -280,10 +289,13 @@ class TestRealBehindHttps:
 
 
 @pytest.fixture(scope="class", params=["v2", "v1"])
-def unconfigured(request: pytest.FixtureRequest, clone: Path) -> Iterator[tuple[Stack, int]]:
+def unconfigured(
+    request: pytest.FixtureRequest, clone: Path
+) -> Iterator[tuple[Stack, int, dict[str, Any]]]:
+    """The stack of a fresh clone with nothing configured, and its states once healthy."""
     port = free_port()
     stack = start(request.param, clone, [], [], {"WEB_PUBLISH": f"127.0.0.1:{port}"})
-    yield stack, port
+    yield stack, port, stack.wait_healthy({"redis", "poller", "web"}, timeout=90)
     stop(stack)
 
 
@@ -293,17 +305,18 @@ def unconfigured(request: pytest.FixtureRequest, clone: Path) -> Iterator[tuple[
 @pytest.mark.xfail(strict=True, reason="the idle unconfigured poller comes with #12 part B")
 class TestUnconfigured:
     def test_the_poller_stays_up_healthy_with_no_restart(
-        self, unconfigured: tuple[Stack, int]
+        self, unconfigured: tuple[Stack, int, dict[str, Any]]
     ) -> None:
-        stack, _ = unconfigured
-        states = stack.wait_healthy({"redis", "poller", "web"}, timeout=90)
+        stack, _, states = unconfigured
+        assert set(states) == {"redis", "poller", "web"}, stack.logs()
         assert all(s["health"] == "healthy" and s["restarts"] == 0 for s in states.values()), (
             states,
             stack.logs(),
         )
 
-    def test_readyz_says_not_connected(self, unconfigured: tuple[Stack, int]) -> None:
-        stack, port = unconfigured
-        stack.wait_healthy({"redis", "poller", "web"}, timeout=90)
+    def test_readyz_says_not_connected(
+        self, unconfigured: tuple[Stack, int, dict[str, Any]]
+    ) -> None:
+        _, port, _ = unconfigured
         body = httpx.get(f"http://127.0.0.1:{port}/readyz", timeout=5).text
         assert "not connected" in body.lower(), body
