@@ -84,6 +84,14 @@ def compose(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFac
     return compose_config(command, folder, clean_env())
 
 
+def services_with_env_file(version: str, folder: Path, env_file: str) -> Any:
+    """The services as `config` prints them for a clone whose .env holds `env_file`."""
+    command = compose_command(version)
+    fresh_clone_files(folder)
+    (folder / ".env").write_text(env_file)
+    return compose_config(command, folder, clean_env())["services"]
+
+
 def env_of(service: dict[str, Any]) -> dict[str, str]:
     return {k: "" if v is None else str(v) for k, v in (service.get("environment") or {}).items()}
 
@@ -183,10 +191,7 @@ def test_the_stack_uses_its_own_redis_and_listen_address_with_env_example_as_env
     version: str, tmp_path: Path
 ) -> None:
     """.env.example's REDIS_URL (localhost) and HOST are the host's, not the containers'."""
-    command = compose_command(version)
-    fresh_clone_files(tmp_path)
-    shutil.copy(ROOT / ".env.example", tmp_path / ".env")
-    services = compose_config(command, tmp_path, clean_env())["services"]
+    services = services_with_env_file(version, tmp_path, (ROOT / ".env.example").read_text())
     for name in ("poller", "web"):
         env = env_of(services[name])
         assert (env["REDIS_URL"], env["HOST"], env["PORT"]) == (
@@ -278,12 +283,8 @@ def test_the_app_services_wait_for_a_healthy_redis(compose: Any) -> None:
 def test_the_demo_passes_on_no_provider_credentials_from_the_env_file(
     version: str, tmp_path: Path
 ) -> None:
-    command = compose_command(version)
-    fresh_clone_files(tmp_path)
-    (tmp_path / ".env").write_text(
-        "SPOTIFY_CLIENT_ID=real-id\nSPOTIFY_REFRESH_TOKEN=real-token\nLASTFM_USER=me\n"
-    )
-    services = compose_config(command, tmp_path, clean_env())["services"]
+    env_file = "SPOTIFY_CLIENT_ID=real-id\nSPOTIFY_REFRESH_TOKEN=real-token\nLASTFM_USER=me\n"
+    services = services_with_env_file(version, tmp_path, env_file)
     assert env_of(services["poller"])["SPOTIFY_CLIENT_ID"] == "real-id"
     demo = env_of(services["demo"])
     assert demo["SPOTIFY_CLIENT_ID"] == demo["SPOTIFY_REFRESH_TOKEN"] == demo["LASTFM_USER"] == ""
