@@ -233,6 +233,14 @@ def test_no_service_but_the_web_ones_probes_the_web_port(compose: Any) -> None:
         assert ":8000" not in test, name
 
 
+def test_the_web_trusts_forwarded_for_from_container_networks_but_not_from_anyone(
+    compose: Any,
+) -> None:
+    """Behind Caddy every viewer would otherwise count as Caddy's one address."""
+    trusted = env_of(compose["services"]["web"])["FORWARDED_ALLOW_IPS"].split(",")
+    assert "172.16.0.0/12" in trusted and "*" not in trusted
+
+
 def test_the_image_bakes_in_no_health_check_a_service_could_inherit() -> None:
     assert "HEALTHCHECK" not in (ROOT / "Dockerfile").read_text()
 
