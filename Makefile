@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 RUNTIME := $(VENV)/.installed-runtime
 DEV := $(VENV)/.installed-dev
 
-.PHONY: run test lint bench clean
+.PHONY: run test test-e2e lint bench clean
 
 $(BIN)/python:
 	$(PY) -m venv $(VENV)
@@ -35,3 +35,9 @@ bench: $(DEV)
 
 clean:
 	rm -rf $(VENV) .mypy_cache .pytest_cache .ruff_cache
+
+# The compose stack on a real engine (minutes; CI runs it after `make test`). Installs and
+# starts the engine and builds the stand-in base images first: scripts/compose-real.sh.
+test-e2e: $(DEV)
+	scripts/compose-real.sh setup
+	NOWPLAYING_E2E=1 $(BIN)/python -m pytest tests/deploy

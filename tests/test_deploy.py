@@ -1,84 +1,383 @@
-"""docker-compose.yml as Debian's docker-compose parses it; `nowplaying run` as a user starts it."""
+"""docker-compose.yml as Compose v1 and v2 parse it from a fresh clone; the poller's health
+check against a real Redis; `nowplaying run` and `make run` as a user starts them.
+
+The stack itself runs for real in tests/deploy/ (`make test-e2e`)."""
 
 from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import signal
 import subprocess
 import sys
 import time
+import uuid
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
+import yaml  # PyYAML comes with uvicorn[standard]
 
-from tests.conftest import free_port, need
+from shared.config import load_settings
+from shared.store import Store, connect
+from tests.conftest import IN_CI, RedisServer, free_port, need, sim_settings
 
 ROOT = Path(__file__).resolve().parent.parent
+APP_SERVICES = ("poller", "web", "demo", "simulator")
+# Variables only the compose file reads (published addresses, Caddy), not the app.
+COMPOSE_ONLY = {"WEB_PUBLISH", "DOMAIN", "CADDY_GLOBAL_OPTIONS", "HTTP_PUBLISH", "HTTPS_PUBLISH"}
+COMPOSE_FORMS = {"v1": ["docker-compose"], "v2": ["docker", "compose"]}
 
 
-@pytest.fixture(scope="module")
-def compose(tmp_path_factory: pytest.TempPathFactory) -> dict:  # type: ignore[type-arg]
-    binary = need("docker-compose")
-    folder = tmp_path_factory.mktemp("compose")
+def compose_command(version: str) -> list[str]:
+    """The compose CLI of that version; in CI a missing one fails (need)."""
+    command = COMPOSE_FORMS[version]
+    need(command[0])
+    if version == "v2":
+        probe = subprocess.run([*command, "version"], capture_output=True, timeout=30)
+        if probe.returncode != 0:
+            if IN_CI:
+                pytest.fail("Compose v2 (`docker compose`) is required in CI")
+            pytest.skip("Compose v2 (`docker compose`) not installed")
+    return command
+
+
+def fresh_clone_files(folder: Path) -> None:
+    """What a clone holds that compose reads: the compose file and the Caddyfile, no .env."""
     shutil.copy(ROOT / "docker-compose.yml", folder)
-    shutil.copy(ROOT / ".env.example", folder / ".env")
-    subprocess.run([binary, "config", "-q"], cwd=folder, check=True, timeout=60)
+    (folder / "deploy").mkdir()
+    shutil.copy(ROOT / "deploy" / "Caddyfile", folder / "deploy")
+
+
+def compose_config(command: list[str], folder: Path, env: dict[str, str]) -> dict[str, Any]:
     done = subprocess.run(
-        [binary, "--profile", "demo", "config"],
+        [*command, "--profile", "demo", "--profile", "https", "--profile", "simulator", "config"],
         cwd=folder,
-        check=True,
+        env=env,
         capture_output=True,
         text=True,
         timeout=60,
     )
-    import yaml  # PyYAML comes with uvicorn[standard]
-
+    assert done.returncode == 0, done.stderr
     return yaml.safe_load(done.stdout)  # type: ignore[no-any-return]
 
 
-def test_compose_has_redis_poller_and_web(compose: dict) -> None:  # type: ignore[type-arg]
-    assert {"redis", "poller", "web"} <= set(compose["services"])
+def clean_env() -> dict[str, str]:
+    """The environment without any variable the compose file reads."""
+    return {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(("SPOTIFY_", "REDIS_", "LASTFM_", "LISTENBRAINZ_", "COMPOSE_"))
+        and k not in COMPOSE_ONLY
+    }
 
 
-def test_redis_keeps_an_append_only_file_on_a_named_volume_and_publishes_no_port(
-    compose: dict,
-) -> None:  # type: ignore[type-arg]
-    redis = compose["services"]["redis"]
-    assert redis["image"] == "redis:7-alpine"
-    assert "--appendonly" in redis["command"] and "ports" not in redis
-    assert any(str(v).startswith("redis-data:/data") for v in redis["volumes"])
+@pytest.fixture(scope="module", params=["v1", "v2"])
+def compose(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Any:
+    """`config` of a fresh clone (no .env) with every profile on, as v1 or v2 prints it."""
+    command = compose_command(request.param)
+    folder = tmp_path_factory.mktemp(f"compose-{request.param}")
+    fresh_clone_files(folder)
+    return compose_config(command, folder, clean_env())
+
+
+def services_with_env_file(version: str, folder: Path, env_file: str) -> Any:
+    """The services as `config` prints them for a clone whose .env holds `env_file`."""
+    command = compose_command(version)
+    fresh_clone_files(folder)
+    (folder / ".env").write_text(env_file)
+    return compose_config(command, folder, clean_env())["services"]
+
+
+def env_of(service: dict[str, Any]) -> dict[str, str]:
+    return {k: "" if v is None else str(v) for k, v in (service.get("environment") or {}).items()}
+
+
+def ports_of(service: dict[str, Any]) -> list[tuple[str, str, str]]:
+    """(host address, published, target) whether printed short (v1) or long (v2)."""
+    found = []
+    for port in service.get("ports") or []:
+        if isinstance(port, dict):
+            host = port.get("host_ip") or "0.0.0.0"
+            found.append((host, str(port.get("published")), str(port["target"])))
+        else:
+            parts = str(port).split("/")[0].split(":")
+            host = parts[0] if len(parts) == 3 else "0.0.0.0"
+            found.append((host, parts[-2], parts[-1]))
+    return found
+
+
+def volumes_of(service: dict[str, Any]) -> list[tuple[str, str]]:
+    """(source, target) from v1's short `src:dst:mode` or v2's long form."""
+    found = []
+    for volume in service.get("volumes") or []:
+        if isinstance(volume, dict):
+            found.append((str(volume.get("source")), str(volume["target"])))
+        else:
+            source, target = str(volume).split(":")[:2]
+            found.append((source, target))
+    return found
+
+
+def table_variables(markdown: str, heading: str) -> set[str]:
+    """Variable names in the first column of the table under `heading`."""
+    section = markdown.split(heading, 1)[1].split("\n## ", 1)[0]
+    names: set[str] = set()
+    for line in section.splitlines():
+        if line.startswith("| `"):
+            names |= set(re.findall(r"`([A-Z][A-Z0-9_]+)`", line.split("|")[1]))
+    return names
+
+
+class Recording(dict[str, str]):
+    """An empty environment that remembers every name asked for."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.asked: set[str] = set()
+
+    def get(self, key: str, default: Any = None) -> Any:  # type: ignore[override]
+        self.asked.add(key)
+        return super().get(key, default)
+
+    def __getitem__(self, key: str) -> str:
+        self.asked.add(key)
+        return super().__getitem__(key)
+
+    def __contains__(self, key: object) -> bool:
+        self.asked.add(str(key))
+        return super().__contains__(key)
+
+
+def test_every_variable_the_configuration_reads_reaches_the_poller_and_the_web(
+    compose: Any,
+) -> None:
+    recording = Recording()
+    load_settings(recording)
+    for name in ("poller", "web"):
+        missing = recording.asked - set(env_of(compose["services"][name]))
+        assert not missing, f"{name} lacks {sorted(missing)}"
+
+
+def test_every_variable_of_the_readme_table_reaches_the_poller_and_the_web(compose: Any) -> None:
+    documented = table_variables((ROOT / "README.md").read_text(), "## Configuration")
+    assert {"SPOTIFY_CLIENT_ID", "REDIS_PREFIX"} <= documented
+    for name in ("poller", "web"):
+        missing = documented - set(env_of(compose["services"][name]))
+        assert not missing, f"{name} lacks {sorted(missing)}"
+
+
+def test_the_compose_variables_are_the_contracts_and_the_readmes(compose: Any) -> None:
+    """Every contract variable, and nothing that neither the contract nor the README's table
+    documents. CI has the workplace's shared/ beside the clone; a user's clone does not."""
+    contract = ROOT.parent / "shared" / "CONTRACT.md"
+    if not contract.is_file():
+        if IN_CI:
+            pytest.fail(f"{contract} is missing in CI")
+        pytest.skip("no shared/CONTRACT.md beside this checkout")
+    listed = table_variables(contract.read_text(), "## Environment")
+    documented = table_variables((ROOT / "README.md").read_text(), "## Configuration")
+    passed = set(env_of(compose["services"]["web"]))
+    assert listed <= passed, f"missing {sorted(listed - passed)}"
+    assert passed <= listed | documented, f"undocumented {sorted(passed - listed - documented)}"
+
+
+def test_a_fresh_clone_needs_no_env_file_and_passes_empty_defaults(compose: Any) -> None:
+    poller = env_of(compose["services"]["poller"])
+    assert poller["SPOTIFY_CLIENT_ID"] == "" and poller["POLL_INTERVAL"] == ""
+
+
+@pytest.mark.parametrize("version", ["v1", "v2"])
+def test_the_stack_uses_its_own_redis_and_listen_address_with_env_example_as_env(
+    version: str, tmp_path: Path
+) -> None:
+    """.env.example's REDIS_URL (localhost) and HOST are the host's, not the containers'."""
+    services = services_with_env_file(version, tmp_path, (ROOT / ".env.example").read_text())
+    for name in ("poller", "web"):
+        env = env_of(services[name])
+        assert (env["REDIS_URL"], env["HOST"], env["PORT"]) == (
+            "redis://redis:6379/0",
+            "0.0.0.0",
+            "8000",
+        )
+
+
+def test_one_image_built_once_for_every_app_service(compose: Any) -> None:
+    services = compose["services"]
+    assert {services[name]["image"] for name in APP_SERVICES} == {"nowplaying:local"}
+
+
+def test_exactly_one_service_runs_the_standalone_poller(compose: Any) -> None:
+    commands = [" ".join(s.get("command") or []) for s in compose["services"].values()]
+    assert [c for c in commands if "-m poller" in c or "nowplaying poller" in c] == [
+        "python -m poller"
+    ]
+
+
+def test_the_demo_uses_another_redis_database_and_prefix_than_the_real_deployment(
+    compose: Any,
+) -> None:
+    real, demo = env_of(compose["services"]["poller"]), env_of(compose["services"]["demo"])
+    assert demo["REDIS_URL"].rsplit("/", 1)[1] != real["REDIS_URL"].rsplit("/", 1)[1]
+    assert demo["REDIS_PREFIX"] not in ("", "nowplaying")
+
+
+def test_every_service_has_a_health_check_of_its_own(compose: Any) -> None:
+    for name, service in compose["services"].items():
+        check = service.get("healthcheck") or {}
+        assert check.get("test") and not check.get("disable"), name
+
+
+def test_no_service_but_the_web_ones_probes_the_web_port(compose: Any) -> None:
+    for name in ("poller", "simulator", "redis", "caddy"):
+        test = " ".join(compose["services"][name]["healthcheck"]["test"])
+        assert ":8000" not in test, name
+
+
+def test_the_web_trusts_forwarded_for_from_container_networks_but_not_from_anyone(
+    compose: Any,
+) -> None:
+    """Behind Caddy every viewer would otherwise count as Caddy's one address."""
+    trusted = env_of(compose["services"]["web"])["FORWARDED_ALLOW_IPS"].split(",")
+    assert "172.16.0.0/12" in trusted and "*" not in trusted
+
+
+def test_the_image_bakes_in_no_health_check_a_service_could_inherit() -> None:
+    assert "HEALTHCHECK" not in (ROOT / "Dockerfile").read_text()
+
+
+def test_the_poller_health_check_reads_its_heartbeat(compose: Any) -> None:
+    test = " ".join(compose["services"]["poller"]["healthcheck"]["test"])
+    assert ":poller:heartbeat" in test
+
+
+def test_the_web_is_published_on_loopback_port_8000_only(compose: Any) -> None:
+    assert ports_of(compose["services"]["web"]) == [("127.0.0.1", "8000", "8000")]
+
+
+def test_redis_and_the_simulator_publish_no_port(compose: Any) -> None:
+    assert not compose["services"]["redis"].get("ports")
+    assert not compose["services"]["simulator"].get("ports")
+
+
+def test_the_demo_is_published_on_loopback_with_the_same_port_inside(compose: Any) -> None:
+    assert ports_of(compose["services"]["demo"]) == [("127.0.0.1", "8001", "8001")]
+
+
+def test_caddy_alone_publishes_http_and_https(compose: Any) -> None:
+    published = {(p[1], p[2]) for p in ports_of(compose["services"]["caddy"])}
+    assert published == {("80", "80"), ("443", "443")}
+
+
+def test_the_https_profile_waits_for_a_healthy_web(compose: Any) -> None:
+    caddy = compose["services"]["caddy"]
+    assert caddy["profiles"] == ["https"]
+    assert caddy["depends_on"]["web"]["condition"] == "service_healthy"
+
+
+def test_redis_keeps_an_append_only_file_on_a_named_volume(compose: Any) -> None:
+    redis_service = compose["services"]["redis"]
+    assert "--appendonly" in redis_service["command"]
+    assert ("redis-data", "/data") in volumes_of(redis_service)
     assert "redis-data" in compose["volumes"]
 
 
-def test_web_publishes_8000_with_a_healthcheck_on_healthz(compose: dict) -> None:  # type: ignore[type-arg]
-    web = compose["services"]["web"]
-    published = [
-        str(p["published"]) if isinstance(p, dict) else str(p).split(":")[0] for p in web["ports"]
-    ]
-    assert published == ["8000"]
-    assert "/healthz" in " ".join(web["healthcheck"]["test"])
-    assert web["depends_on"]["redis"]["condition"] == "service_healthy"
+def test_the_app_services_wait_for_a_healthy_redis(compose: Any) -> None:
+    for name in ("poller", "web", "demo"):
+        depends = compose["services"][name]["depends_on"]
+        assert depends["redis"]["condition"] == "service_healthy", name
 
 
-def test_the_poller_waits_for_redis_and_restarts(compose: dict) -> None:  # type: ignore[type-arg]
-    poller = compose["services"]["poller"]
-    assert poller["command"] == ["python", "-m", "poller"]
-    assert poller["depends_on"]["redis"]["condition"] == "service_healthy"
-    assert poller["restart"] == "unless-stopped"
+@pytest.mark.parametrize("version", ["v1", "v2"])
+def test_the_demo_passes_on_no_provider_credentials_from_the_env_file(
+    version: str, tmp_path: Path
+) -> None:
+    env_file = "SPOTIFY_CLIENT_ID=real-id\nSPOTIFY_REFRESH_TOKEN=real-token\nLASTFM_USER=me\n"
+    services = services_with_env_file(version, tmp_path, env_file)
+    assert env_of(services["poller"])["SPOTIFY_CLIENT_ID"] == "real-id"
+    demo = env_of(services["demo"])
+    assert demo["SPOTIFY_CLIENT_ID"] == demo["SPOTIFY_REFRESH_TOKEN"] == demo["LASTFM_USER"] == ""
 
 
-def test_the_demo_profile_points_a_poller_at_the_simulator(compose: dict) -> None:  # type: ignore[type-arg]
-    demo = compose["services"]["poller-demo"]["environment"]
-    assert demo["SPOTIFY_API_URL"] == "http://simulator:8001/v1"
+def test_the_caddyfile_flushes_sse_at_once_and_does_not_compress() -> None:
+    """Caddy 2.6's `encode` never flushes a compressed first SSE write (caddy#6293)."""
+    text = (ROOT / "deploy" / "Caddyfile").read_text()
+    directives = [line.split("#")[0].strip() for line in text.splitlines()]
+    assert "flush_interval -1" in directives
+    assert not [d for d in directives if d.startswith("encode")]
 
 
-def test_the_dockerfile_installs_the_project_like_the_readme_and_runs_as_non_root() -> None:
-    text = (ROOT / "Dockerfile").read_text()
-    assert "pip install ." in text and "USER nowplaying" in text and "HEALTHCHECK" in text
+def test_the_build_context_leaves_out_env_files_and_virtualenvs() -> None:
+    ignored = (ROOT / ".dockerignore").read_text().split()
+    assert {".env", ".venv", ".git"} <= set(ignored)
+
+
+# -- the poller's health check, run as compose runs it, against a real Redis ----------------
+
+
+@pytest.fixture
+def poller_check() -> list[str]:
+    raw = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
+    test: list[str] = raw["services"]["poller"]["healthcheck"]["test"]
+    assert test[:2] == ["CMD", "python"]
+    return [sys.executable, *test[2:]]
+
+
+@pytest.fixture
+def heartbeat_redis(redis_server: RedisServer) -> tuple[str, str]:
+    """A real Redis URL and a prefix of this test's own."""
+    return redis_server.url, f"t{uuid.uuid4().hex[:8]}"
+
+
+def run_check(check: list[str], url: str, prefix: str) -> int:
+    env = clean_env() | {"REDIS_URL": url, "REDIS_PREFIX": prefix}
+    return subprocess.run(check, env=env, timeout=30, capture_output=True).returncode
+
+
+async def beat(url: str, prefix: str, age_s: float) -> None:
+    """One keepalive of the real poller, its clock `age_s` in the past."""
+    from poller.service import Poller
+    from shared.spotify import make_http_client
+
+    store = Store(connect(url), prefix)
+    http = make_http_client(1.0)
+    try:
+        poller = Poller(
+            sim_settings("http://127.0.0.1:9", redis_prefix=prefix),
+            store,
+            http,
+            clock=lambda: time.time() - age_s,
+        )
+        await poller.keepalive()
+    finally:
+        await http.aclose()
+        await store.close()
+
+
+async def test_the_poller_check_passes_on_a_fresh_heartbeat(
+    poller_check: list[str], heartbeat_redis: tuple[str, str]
+) -> None:
+    await beat(*heartbeat_redis, age_s=0)
+    assert run_check(poller_check, *heartbeat_redis) == 0
+
+
+async def test_the_poller_check_fails_on_a_heartbeat_two_minutes_old(
+    poller_check: list[str], heartbeat_redis: tuple[str, str]
+) -> None:
+    await beat(*heartbeat_redis, age_s=120)
+    assert run_check(poller_check, *heartbeat_redis) == 1
+
+
+def test_the_poller_check_fails_without_a_heartbeat(
+    poller_check: list[str], heartbeat_redis: tuple[str, str]
+) -> None:
+    assert run_check(poller_check, *heartbeat_redis) == 1
+
+
+# -- `nowplaying run` and `make run` as a user starts them -----------------------------------
 
 
 def demo_song(port: int, process: subprocess.Popen[bytes], deadline: float) -> Any:
