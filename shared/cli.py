@@ -86,18 +86,10 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def poller_main(settings: Settings) -> int:
-    """`nowplaying poller`: needs credentials (a refresh token may arrive later via /login)."""
+    """`nowplaying poller`: without a Spotify app configured it stays up, idle, saying so."""
     from poller.service import make_http_client, run_poller
     from shared.store import Store, connect
 
-    if not settings.access_token:
-        for name, value in (
-            ("SPOTIFY_CLIENT_ID", settings.client_id),
-            ("SPOTIFY_CLIENT_SECRET", settings.client_secret),
-        ):
-            if not value:
-                problem = "required by the poller (or use `nowplaying run` for a demo)"
-                raise ConfigError(name, problem)
     if settings.redis_url is None:
         log.warning("REDIS_URL is unset: polling into an embedded store no web app can read")
 

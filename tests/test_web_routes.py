@@ -252,6 +252,16 @@ async def test_readyz_says_what_to_do_on_an_auth_error(
     assert body["tokenDaysLeft"] < 0
 
 
+async def test_readyz_names_the_setup_cause_and_its_one_fix(
+    client: httpx.AsyncClient, fake_store: Store
+) -> None:
+    beat = {"at": int(time.time() * 1000), "state": "not_connected", "setupError": "not_configured"}
+    await fake_store.write_heartbeat(beat)
+    body = (await client.get("/readyz")).json()
+    assert body["auth"] == "not connected" and body["setup"] == "not_configured"
+    assert "SPOTIFY_CLIENT_ID" in body["action"]
+
+
 async def test_metrics_expose_subscribers_requests_and_poller_counters(
     client: httpx.AsyncClient, fake_store: Store
 ) -> None:

@@ -28,7 +28,7 @@ from starlette.types import ASGIApp
 
 from poller.service import Poller, token_days_left
 from poller.spotify import InvalidClient, InvalidGrant, SpotifyError
-from shared import oauth
+from shared import oauth, setup_errors
 from shared.config import Settings
 from shared.logs import RedactingFilter
 from shared.store import Store, fingerprint
@@ -165,7 +165,10 @@ def build_app(runtime: WebRuntime, extra_routes: list[BaseRoute] | None = None) 
         if beat:
             days = token_days_left(beat.get("tokenAuthorizedAt"), now)
             report["tokenDaysLeft"] = None if days is None else round(days, 1)
-            if beat.get("authError"):
+            found = setup_errors.advice(beat.get("setupError"))
+            if found is not None:
+                report.update(setup_errors.readiness(found, bool(beat.get("authError"))))
+            elif beat.get("authError"):
                 report["auth"] = "error"
                 report["action"] = (
                     "Spotify refused the refresh token (revoked or expired after six months). "

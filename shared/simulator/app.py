@@ -51,6 +51,7 @@ class Fault:
     delay_s: float = 0.0
     malformed: bool = False
     error: str | None = None  # an OAuth error code for the token endpoint
+    message: str | None = None  # the Web API error message, e.g. Development Mode's 403 texts
 
 
 @dataclass
@@ -72,6 +73,7 @@ class SimState:
     blocked_until_ms: int = 0
     calls_while_blocked: int = 0
     last_client_auth: str | None = None
+    forbidden: str | None = None  # set: every Web API call answers 403 with this message
     clock: Callable[[], int] = now_ms
 
     def count(self, endpoint: str, status: int) -> None:
@@ -118,7 +120,7 @@ async def _apply_fault(state: SimState, endpoint: str) -> Response | None:
         return _error(401, "The access token expired")
     if fault.status < 400:
         return None  # a pure delay
-    return _error(fault.status, "Injected fault")
+    return _error(fault.status, fault.message or "Injected fault")
 
 
 def _client_from(request: Request, form: dict[str, str]) -> tuple[str | None, str | None]:
@@ -157,6 +159,8 @@ def build_app(state: SimState) -> Starlette:
             return _error(401, "Invalid access token")
         if expires <= state.clock():
             return _error(401, "The access token expired")
+        if state.forbidden is not None:
+            return _error(403, state.forbidden)
         return None
 
     def respond(endpoint: str, response: Response) -> Response:
@@ -323,6 +327,7 @@ def build_app(state: SimState) -> Starlette:
                     delay_s=float(raw.get("delay", 0.0)),
                     malformed=bool(raw.get("malformed", False)),
                     error=raw.get("error"),
+                    message=raw.get("message"),
                 )
             )
         return JSONResponse(snapshot())
@@ -335,6 +340,8 @@ def build_app(state: SimState) -> Starlette:
             state.token_lifetime_s = int(body["tokenLifetime"])
         if "consent" in body:
             state.consent = str(body["consent"])
+        if "forbidden" in body:
+            state.forbidden = None if body["forbidden"] is None else str(body["forbidden"])
         if "redirectUris" in body:
             uris = body["redirectUris"]
             state.redirect_uris = None if uris is None else set(uris)
