@@ -231,7 +231,7 @@ async def _main(changes: int) -> None:
 
     await change()
     settings = Settings(redis_prefix="bench")
-    rows: list[tuple[str, str]] = []
+    rows: list[tuple[str, list[str]]] = []
     async with (
         serve(build_app(WebRuntime(settings, store))) as app,
         serve(without_identity(build_app(WebRuntime(settings, store)))) as bare,
@@ -243,10 +243,13 @@ async def _main(changes: int) -> None:
         cases: list[tuple[str, Callable[[], contextlib.AbstractContextManager[str]]]] = [
             ("direct, no proxy", lambda: contextlib.nullcontext(app)),
             ("nginx gzip (deploy/nginx.conf)", lambda: nginx(up)),
-            ("  same, app without the header", lambda: nginx(bare_up)),
+            ("nginx gzip, app without the header", lambda: nginx(bare_up)),
             ("caddy encode gzip (deploy/Caddyfile)", lambda: caddy(up)),
             ("caddy, stream excluded (Caddyfile.strict)", lambda: caddy(up, "Caddyfile.strict")),
-            ("  same, app without the header", lambda: caddy(bare_up, "Caddyfile.strict")),
+            (
+                "Caddyfile.strict, app without the header",
+                lambda: caddy(bare_up, "Caddyfile.strict"),
+            ),
             ("caddy encode gzip, app without the header", lambda: caddy(bare_up)),
         ]
         for name, proxy in cases:
@@ -254,23 +257,18 @@ async def _main(changes: int) -> None:
             try:
                 with proxy() as base:
                     first, delays = await event_delays(page, base, change, changes, 5.0)
-                rows.append(
-                    (
-                        name,
-                        f"{first * 1000:8.0f} ms {median(delays) * 1000:10.1f} ms "
-                        f"{max(delays) * 1000:9.1f} ms",
-                    )
-                )
+                figures = [f"{first * 1000:.0f} ms", f"{median(delays) * 1000:.1f} ms"]
+                rows.append((name, [*figures, f"{max(delays) * 1000:.1f} ms"]))
             except Exception as exc:  # Playwright's TimeoutError: nothing arrived in 5 s
-                rows.append((name, f"no event within 5 s ({type(exc).__name__})"))
+                rows.append((name, [f"none within 5 s ({type(exc).__name__})", "", ""]))
             await page.close()
         await browser.close()
-    print(
-        f"{'path (Chromium EventSource, gzip accepted)':44} {'initial':>11} "
-        f"{'change p50':>13} {'change max':>12}   ({changes} changes each)"
-    )
+    print(f"Command: `python -m bench.proxies --changes {changes}`\n")
+    print("| path (Chromium EventSource, gzip accepted) | initial event ", end="")
+    print("| change, median | change, max |")
+    print("|---|---:|---:|---:|")
     for name, figures in rows:
-        print(f"{name:44} {figures}")
+        print(f"| {name} | {' | '.join(figures)} |")
 
 
 if __name__ == "__main__":
