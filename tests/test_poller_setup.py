@@ -138,3 +138,16 @@ async def test_the_log_names_the_fix_once_not_every_poll(
             clock.advance(301)
     lines = [r.getMessage() for r in caplog.records if "invalid_client" in r.getMessage()]
     assert lines == [se.log_line(se.INVALID_CLIENT)]
+
+
+async def test_the_simulator_answers_development_mode_403s_when_told_to(
+    sim_http: httpx.AsyncClient, sim: SimState
+) -> None:
+    await sim_http.post("/_sim/config", json={"forbidden": se.PREMIUM_TEXT})
+    token = next(iter(sim.access_tokens), None) or "none"
+    sim.access_tokens[token] = sim.clock() + 60_000
+    answer = await sim_http.get(
+        "/v1/me/player/currently-playing", headers={"Authorization": f"Bearer {token}"}
+    )
+    assert answer.status_code == 403
+    assert answer.json() == {"error": {"status": 403, "message": se.PREMIUM_TEXT}}
