@@ -64,6 +64,17 @@ def local_site(text: str, upstream: str, listen: tuple[str, str]) -> str:
 
 
 @contextlib.contextmanager
+def _running(proc: Proc, port: int, directory: Path) -> Iterator[str]:
+    """A started proxy, once it listens; stopped and its directory removed afterwards."""
+    try:
+        wait_port(port, proc)
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        proc.stop()
+        shutil.rmtree(directory, ignore_errors=True)
+
+
+@contextlib.contextmanager
 def nginx(upstream: str, config: str = "nginx.conf") -> Iterator[str]:
     """Debian's nginx on a free port with deploy/`config`; yields its base URL."""
     binary = shutil.which("nginx") or "/usr/sbin/nginx"
@@ -74,13 +85,8 @@ def nginx(upstream: str, config: str = "nginx.conf") -> Iterator[str]:
     site.write_text(local_site(text, upstream, ("listen 80;", f"listen 127.0.0.1:{port};")))
     (prefix / "nginx.conf").write_text(nginx_main_config(site, prefix))
     proc = spawn("nginx", [binary, "-p", str(prefix), "-c", str(prefix / "nginx.conf")])
-    try:
-        base = f"http://127.0.0.1:{port}"
-        wait_port(port, proc)
+    with _running(proc, port, prefix) as base:
         yield base
-    finally:
-        proc.stop()
-        shutil.rmtree(prefix, ignore_errors=True)
 
 
 @contextlib.contextmanager
@@ -95,13 +101,8 @@ def caddy(upstream: str, config: str = "Caddyfile") -> Iterator[str]:
     path.write_text("{\n\tadmin off\n}\n" + site)
     env = {"HOME": str(home), "XDG_DATA_HOME": str(home), "XDG_CONFIG_HOME": str(home)}
     proc = spawn("caddy", [binary, "run", "--config", str(path), "--adapter", "caddyfile"], env)
-    try:
-        base = f"http://127.0.0.1:{port}"
-        wait_port(port, proc)
+    with _running(proc, port, home) as base:
         yield base
-    finally:
-        proc.stop()
-        shutil.rmtree(home, ignore_errors=True)
 
 
 # In the page: an EventSource on the proxy, recording each event's arrival (ms epoch).

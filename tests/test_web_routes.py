@@ -243,7 +243,8 @@ async def test_readyz_says_what_to_do_on_an_auth_error(
         {
             "at": int(time.time() * 1000),
             "state": "auth_error",
-            "authError": "invalid_grant: revoked",
+            "authError": "invalid_grant",
+            "setupError": "invalid_grant",
             "tokenAuthorizedAt": int(time.time() * 1000) - 200 * 86_400_000,
         }
     )

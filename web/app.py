@@ -168,12 +168,6 @@ def build_app(runtime: WebRuntime, extra_routes: list[BaseRoute] | None = None) 
             found = setup_errors.advice(beat.get("setupError"))
             if found is not None:
                 report.update(setup_errors.readiness(found, bool(beat.get("authError"))))
-            elif beat.get("authError"):
-                report["auth"] = "error"
-                report["action"] = (
-                    "Spotify refused the refresh token (revoked or expired after six months). "
-                    "Reconnect: run `nowplaying auth`, or open /login?token=<ADMIN_TOKEN>."
-                )
             elif days is not None and days <= 14:
                 report["action"] = f"The refresh token expires in {days:.0f} days: reconnect soon."
         report["stale"] = hub.document["stale"]
