@@ -74,9 +74,8 @@ def serve_all(settings: Settings, host: str, port: int) -> int:
 
 
 def poller_main(settings: Settings) -> int:
-    """`nowplaying poller`: needs credentials (a refresh token may arrive later via /login)."""
-    if not settings.access_token and not settings.has_provider:  # Last.fm/ListenBrainz need no app
-        settings.require_client("required by the poller (or use `nowplaying run` for a demo)")
+    """`nowplaying poller`: without a provider configured it stays up, idle, saying so (a
+    compose stack must not crash-loop before its `.env` is filled in)."""
     if settings.redis_url is None:
         log.warning("REDIS_URL is unset: polling into an embedded store no web app can read")
 

@@ -25,14 +25,17 @@ from apscheduler.triggers.interval import IntervalTrigger
 from poller import policy
 from poller.multisource import Failover
 from poller.tokens import TokenManager
+from shared import setup_errors
 from shared.changes import should_publish
 from shared.config import Settings
 from shared.document import Document, Song
 from shared.heartbeat import DAY_MS, TOKEN_WARN_DAYS, token_days_left
 from shared.normalize import normalize_current, normalize_recent
 from shared.spotify import (
+    Forbidden,
     InvalidClient,
     InvalidGrant,
+    NotConnected,
     RateLimited,
     SpotifyClient,
     Transient,
@@ -86,6 +89,7 @@ class Poller:
         self.is_leader = False
         self.state = "starting"
         self.auth_error: str | None = None
+        self.setup_error: str | None = None  # a shared.setup_errors cause, for log and /readyz
         self.auth_retry_at_ms = 0
         self.auth_token_seen: str | None = None
         self.failures = 0
@@ -201,6 +205,7 @@ class Poller:
                 "instance": self.instance_id,
                 "state": self.state,
                 "authError": self.auth_error,
+                "setupError": self.setup_error,
                 "lastSuccessAt": self.last_success_ms,
                 "pollInterval": self.settings.poll_interval,
                 "interval": self.interval_s,
@@ -237,6 +242,12 @@ class Poller:
         """Poll Spotify, publish on change, and return seconds until the next poll."""
         self.polls += 1
         now = self.now_ms()
+        settings = self.settings
+        if not (
+            setup_errors.configured(settings.client_id, settings.client_secret)
+            or settings.access_token
+        ):
+            return await self._not_configured()
         if now < self.spotify.blocked_until_s * 1000:
             return await self._failed("rate_limited", self.spotify.blocked_until_s - now / 1000)
         if self.auth_error and not await self._auth_retry_due(now):
@@ -247,17 +258,43 @@ class Poller:
         except RateLimited as exc:
             log.warning("Spotify answered 429: no calls for %.0f s", exc.until_s - self.clock())
             return await self._failed("rate_limited", max(0.0, exc.until_s - self.clock()))
-        except InvalidGrant as exc:
-            return await self._auth_failed(f"invalid_grant: {exc}")
-        except InvalidClient as exc:
-            return await self._auth_failed(f"invalid_client: {exc}")
+        except InvalidGrant:
+            return await self._auth_failed(setup_errors.INVALID_GRANT)
+        except InvalidClient:
+            return await self._auth_failed(setup_errors.INVALID_CLIENT)
+        except NotConnected:
+            return await self._auth_failed(setup_errors.NO_REFRESH_TOKEN)
+        except Forbidden as exc:
+            cause = setup_errors.from_forbidden(exc.message)
+            if cause is not None:
+                return await self._auth_failed(cause)
+            return await self._transient_failed(str(exc), None)
         except (Transient, Unauthorized, TimeoutError) as exc:
             reason = "timeout" if isinstance(exc, TimeoutError) else str(exc)
-            self.failures += 1
-            delay = policy.backoff_delay(self.failures, self.settings.poll_interval, self.rng)
-            log.warning("poll failed (%s); next try in %.1f s", reason, delay)
-            return await self._failed("error", delay)
+            unreachable = isinstance(exc, TimeoutError) or getattr(exc, "unreachable", False)
+            return await self._transient_failed(
+                reason, setup_errors.UNREACHABLE if unreachable else None
+            )
         return await self._succeeded(song)
+
+    async def _transient_failed(self, reason: str, cause: str | None) -> float:
+        """Back off; name the cause in the log once per spell when it is a setup problem."""
+        if cause is not None and self.setup_error != cause:
+            log.warning(setup_errors.log_line(cause))
+        self.setup_error = cause
+        self.failures += 1
+        delay = policy.backoff_delay(self.failures, self.settings.poll_interval, self.rng)
+        log.warning("poll failed (%s); next try in %.1f s", reason, delay)
+        return await self._failed("error", delay)
+
+    async def _not_configured(self) -> float:
+        """No Spotify app configured: stay up and idle, saying so in the heartbeat."""
+        if self.setup_error != setup_errors.NOT_CONFIGURED:
+            log.warning(setup_errors.log_line(setup_errors.NOT_CONFIGURED))
+        self.setup_error = setup_errors.NOT_CONFIGURED
+        self.state = "not_connected"
+        await self._record("not_connected")
+        return policy.AUTH_RETRY_S
 
     async def _auth_retry_due(self, now: int) -> bool:
         """Retry every 5 minutes, or at once when a new refresh token was stored."""
@@ -292,6 +329,7 @@ class Poller:
         if self.auth_error:
             log.info("Spotify authorization works again")
         self.auth_error = None
+        self.setup_error = None
         self.failures = 0
         self.last_success_ms = now
         self.state = "ok"
@@ -311,14 +349,12 @@ class Poller:
         await self._record("ok")
         return self.interval_s
 
-    async def _auth_failed(self, reason: str) -> float:
-        if self.auth_error is None:
-            log.error(
-                "Spotify refused the credentials (%s). Reconnect with `nowplaying auth` "
-                "or /login; retrying every 5 minutes.",
-                reason,
-            )
-        self.auth_error = reason
+    async def _auth_failed(self, cause: str) -> float:
+        """Only the user can fix this: say how once, keep every token, re-check rarely."""
+        if self.auth_error != cause:
+            log.error(setup_errors.log_line(cause))
+        self.auth_error = cause
+        self.setup_error = cause
         self.auth_retry_at_ms = self.now_ms() + int(policy.AUTH_RETRY_S * 1000)
         record = await self._safe(self.store.refresh_record())
         self.auth_token_seen = record.token if record else None

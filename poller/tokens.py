@@ -11,7 +11,7 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from shared.spotify import InvalidClient, InvalidGrant, SpotifyClient, SpotifyError
+from shared.spotify import InvalidClient, NotConnected, SpotifyClient, SpotifyError
 from shared.store import Store, fingerprint
 
 log = logging.getLogger("nowplaying.tokens")
@@ -65,7 +65,7 @@ class TokenManager:
         if not refresh:
             if self.env_access_token:
                 return self.env_access_token
-            raise InvalidGrant("no refresh token configured")
+            raise NotConnected("no refresh token yet")
         if not self.client_id or not self.client_secret:
             raise InvalidClient("SPOTIFY_CLIENT_ID and SPOTIFY_CLIENT_SECRET are required")
         try:

@@ -25,6 +25,7 @@ class Heartbeat(TypedDict):
     instance: str
     state: str
     authError: str | None
+    setupError: str | None  # a shared/setup_errors.py cause code: what the owner must fix
     lastSuccessAt: int | None
     pollInterval: float
     interval: float  # the delay the poller planned after its last poll
@@ -42,6 +43,7 @@ def new_heartbeat(at_ms: int, state: str = "unknown") -> Heartbeat:
         "instance": "",
         "state": state,
         "authError": None,
+        "setupError": None,
         "lastSuccessAt": None,
         "pollInterval": 0.0,
         "interval": 0.0,
@@ -83,6 +85,8 @@ def decode_heartbeat(raw: bytes | str | None) -> Heartbeat | None:
     auth_error = value.get("authError")
     beat["instance"] = str(value.get("instance") or "")
     beat["authError"] = str(auth_error) if auth_error else None
+    setup_error = value.get("setupError")
+    beat["setupError"] = str(setup_error) if setup_error else None
     beat["lastSuccessAt"] = _opt_int(value.get("lastSuccessAt"))
     beat["pollInterval"] = _number(value.get("pollInterval"), 0.0)
     beat["interval"] = _number(value.get("interval"), 0.0)

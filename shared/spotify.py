@@ -46,6 +46,22 @@ class InvalidClient(SpotifyError):
 class Transient(SpotifyError):
     """5xx, timeout, connection error, malformed body: try again later."""
 
+    def __init__(self, message: str, *, unreachable: bool = False) -> None:
+        super().__init__(message)
+        self.unreachable = unreachable  # no answer at all (network), not a bad one
+
+
+class Forbidden(SpotifyError):
+    """A Web API 403; `message` is Spotify's text (Development Mode says why in it)."""
+
+    def __init__(self, endpoint: str, message: str) -> None:
+        super().__init__(f"{endpoint}: HTTP 403 {message}".strip())
+        self.message = message
+
+
+class NotConnected(SpotifyError):
+    """No refresh token yet: Spotify was never asked, an account has to be connected."""
+
 
 @dataclass(frozen=True)
 class TokenGrant:
@@ -81,6 +97,16 @@ def make_http_client(
     )
 
 
+def _error_message(response: httpx.Response) -> str:
+    """`error.message` of a Web API error body (Spotify's ErrorObject), or ""."""
+    try:
+        error = json.loads(response.content).get("error")
+    except (ValueError, AttributeError):
+        return ""
+    message = error.get("message") if isinstance(error, dict) else None
+    return message if isinstance(message, str) else ""
+
+
 @dataclass
 class SpotifyClient:
     """One httpx client (connection reuse, timeouts) shared by every call of a poller."""
@@ -102,10 +128,10 @@ class SpotifyClient:
             response = await self.http.send(request)
         except httpx.TimeoutException:
             self.calls[f"{endpoint}:timeout"] += 1
-            raise Transient(f"{endpoint}: timeout") from None
+            raise Transient(f"{endpoint}: timeout", unreachable=True) from None
         except httpx.HTTPError as exc:
             self.calls[f"{endpoint}:error"] += 1
-            raise Transient(f"{endpoint}: {type(exc).__name__}") from None
+            raise Transient(f"{endpoint}: {type(exc).__name__}", unreachable=True) from None
         self.calls[f"{endpoint}:{response.status_code}"] += 1
         if response.status_code == 429:
             delay = parse_retry_after(response.headers.get("retry-after"))
@@ -182,6 +208,8 @@ class SpotifyClient:
         response = await self._send(endpoint, request)
         if response.status_code == 401:
             raise Unauthorized(endpoint)
+        if response.status_code == 403:
+            raise Forbidden(endpoint, _error_message(response))
         if response.status_code == 204:
             return None
         if response.status_code != 200:

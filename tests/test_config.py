@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -94,18 +95,37 @@ def test_the_command_exits_2_with_one_line_naming_the_variable(
     assert len(lines) == 1 and name in lines[0]
 
 
-def test_python_m_poller_without_credentials_exits_2_naming_the_variable(tmp_path: Path) -> None:
+def test_python_m_poller_without_credentials_stays_up_idle_and_says_not_connected(
+    tmp_path: Path,
+) -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("SPOTIFY_", "REDIS_"))}
+    process = subprocess.Popen(
+        [sys.executable, "-m", "poller"],
+        env=env | {"PYTHONPATH": os.getcwd()},
+        cwd=tmp_path,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert process.stderr is not None
+        seen = [process.stderr.readline() for _ in range(4)]
+        assert any("Not connected" in line and "SPOTIFY_CLIENT_ID" in line for line in seen)
+        assert process.poll() is None
+    finally:
+        process.send_signal(signal.SIGTERM)
+        code = process.wait(timeout=10)
+    assert code == 0
+
+
+def test_python_m_poller_with_an_invalid_value_still_exits_2(tmp_path: Path) -> None:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("SPOTIFY_", "REDIS_"))}
     done = subprocess.run(
         [sys.executable, "-m", "poller"],
-        env=env | {"PYTHONPATH": os.getcwd()},
+        env=env | {"PYTHONPATH": os.getcwd(), "POLL_INTERVAL": "soon"},
         cwd=tmp_path,
         capture_output=True,
         text=True,
         timeout=30,
         check=False,
     )
-    assert done.returncode == 2
-    assert done.stderr.strip().splitlines() == [
-        "nowplaying: SPOTIFY_CLIENT_ID: required by the poller (or use `nowplaying run` for a demo)"
-    ]
+    assert done.returncode == 2 and "POLL_INTERVAL" in done.stderr

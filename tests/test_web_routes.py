@@ -248,13 +248,24 @@ async def test_readyz_says_what_to_do_on_an_auth_error(
         {
             "at": int(time.time() * 1000),
             "state": "auth_error",
-            "authError": "invalid_grant: revoked",
+            "authError": "invalid_grant",
+            "setupError": "invalid_grant",
             "tokenAuthorizedAt": int(time.time() * 1000) - 200 * 86_400_000,
         }
     )
     body = (await client.get("/readyz")).json()
     assert body["auth"] == "error" and "nowplaying auth" in body["action"]
     assert body["tokenDaysLeft"] < 0
+
+
+async def test_readyz_names_the_setup_cause_and_its_one_fix(
+    client: httpx.AsyncClient, fake_store: Store
+) -> None:
+    beat = {"at": int(time.time() * 1000), "state": "not_connected", "setupError": "not_configured"}
+    await fake_store.write_heartbeat(beat)
+    body = (await client.get("/readyz")).json()
+    assert body["auth"] == "not connected" and body["setup"] == "not_configured"
+    assert "SPOTIFY_CLIENT_ID" in body["action"]
 
 
 async def test_metrics_expose_subscribers_requests_and_poller_counters(

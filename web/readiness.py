@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from shared import setup_errors
 from shared.heartbeat import TOKEN_WARN_DAYS, Heartbeat, age_s, is_fresh, token_days_left
 
 REAUTH_ACTION = (
@@ -38,7 +39,10 @@ def readiness(
     if beat is not None:
         days = token_days_left(beat["tokenAuthorizedAt"], now_ms)
         report["tokenDaysLeft"] = None if days is None else round(days, 1)
-        if beat["authError"]:
+        found = setup_errors.advice(beat["setupError"])
+        if found is not None:
+            report.update(setup_errors.readiness(found, bool(beat["authError"])))
+        elif beat["authError"]:  # a poller from before setup causes: its generic advice
             report["auth"] = "error"
             report["action"] = REAUTH_ACTION
         elif days is not None and days <= TOKEN_WARN_DAYS:

@@ -29,6 +29,11 @@ HEADERS = [
     (b"cache-control", b"no-cache"),
     (b"x-accel-buffering", b"no"),
     (b"connection", b"keep-alive"),
+    # Compressing proxies leave a body with a Content-Encoding alone: Caddy 2.6's `encode`
+    # would otherwise hold every event (caddyserver/caddy#6293), and nginx's gzip skips it too.
+    # Tested through both in Chromium: tests/test_proxies.py. RFC 2616 says `identity`
+    # SHOULD NOT appear here; clients read it as "no coding", and it is the one signal 2.6 honours.
+    (b"content-encoding", b"identity"),
 ]
 
 

@@ -51,6 +51,7 @@ class Fault:
     delay_s: float = 0.0
     malformed: bool = False
     error: str | None = None  # an OAuth error code for the token endpoint
+    message: str | None = None  # the Web API error message, e.g. Development Mode's 403 texts
 
 
 @dataclass
@@ -72,6 +73,7 @@ class SimState:
     blocked_until_ms: int = 0
     calls_while_blocked: int = 0
     last_client_auth: str | None = None
+    forbidden: str | None = None  # set: every Web API call answers 403 with this message
     clock: Callable[[], int] = now_ms
 
     def count(self, endpoint: str, status: int) -> None:
@@ -118,7 +120,7 @@ async def _apply_fault(state: SimState, endpoint: str) -> Response | None:
         return _error(401, "The access token expired")
     if fault.status < 400:
         return None  # a pure delay
-    return _error(fault.status, "Injected fault")
+    return _error(fault.status, fault.message or "Injected fault")
 
 
 def _client_from(request: Request, form: dict[str, str]) -> tuple[str | None, str | None]:
@@ -158,6 +160,8 @@ def build_app(state: SimState) -> Starlette:
             return _error(401, "Invalid access token")
         if expires <= state.clock():
             return _error(401, "The access token expired")
+        if state.forbidden is not None:
+            return _error(403, state.forbidden)
         return None
 
     def respond(endpoint: str, response: Response) -> Response:
@@ -331,6 +335,10 @@ def build_app(state: SimState) -> Starlette:
             state.token_lifetime_s = lifetime
         if consent is not None:
             state.consent = consent
+        if "forbidden" in body:  # a Development Mode 403 message for every Web API call
+            state.forbidden = (
+                None if body["forbidden"] is None else inputs.text(body, "forbidden", 256)
+            )
         if "redirectUris" in body:
             state.redirect_uris = None if uris is None else set(uris)
         if revoke:

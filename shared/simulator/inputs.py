@@ -127,6 +127,7 @@ def fault_list(body: Mapping[str, Any], queued: int) -> list[dict[str, Any]]:
                 "delay_s": number(f, "delay", 0, 30) or 0.0,
                 "malformed": flag(f, "malformed") or False,
                 "error": text(f, "error", 64),
+                "message": text(f, "message", 256),
             }
         )
     return faults

@@ -305,10 +305,8 @@ def unconfigured(
     stop(stack)
 
 
-# The contract (`nowplaying poller`: with no provider configured it stays up and idle) is
-# implemented on the deployb branch (#12 part B); until it is merged the poller exits 2 and
-# restarts. strict: the first run that passes fails, so the marker is removed on merge.
-@pytest.mark.xfail(strict=True, reason="the idle unconfigured poller comes with #12 part B")
+# The contract: `nowplaying poller` with no provider configured stays up and idle (no crash
+# loop), its heartbeat and /readyz saying "not connected" and what to do.
 class TestUnconfigured:
     def test_the_poller_stays_up_healthy_with_no_restart(
         self, unconfigured: tuple[Stack, int, dict[str, Any]]
