@@ -46,6 +46,8 @@ class Settings:
     cors_origins: tuple[str, ...] = ("*",)
     sse_ping_interval: float = 15.0
     admin_token: str | None = field(default=None, repr=False)
+    poll_mode: str = "viewers"
+    daily_budget: int = 1000
 
     @property
     def has_credentials(self) -> bool:
@@ -119,6 +121,27 @@ def _url(env: Mapping[str, str], name: str, default: str | None, schemes: set[st
     return raw.rstrip("/") if parts.scheme in ("http", "https") else raw
 
 
+POLL_MODES = ("viewers", "always")
+MIN_DAILY_BUDGET = 10
+
+
+def _poll_mode(env: Mapping[str, str]) -> str:
+    raw = (_text(env, "POLL_MODE") or "viewers").lower()
+    if raw not in POLL_MODES:
+        raise ConfigError("POLL_MODE", f"must be 'viewers' or 'always', got {raw!r}")
+    return raw
+
+
+def _budget(env: Mapping[str, str]) -> int:
+    raw = _text(env, "SPOTIFY_DAILY_BUDGET")
+    if raw is None:
+        return 1000
+    if not raw.isascii() or not raw.isdigit() or int(raw) < MIN_DAILY_BUDGET:
+        problem = f"must be a whole number of calls, at least {MIN_DAILY_BUDGET}, got {raw!r}"
+        raise ConfigError("SPOTIFY_DAILY_BUDGET", problem)
+    return int(raw)
+
+
 def load_settings(env: Mapping[str, str] | None = None) -> Settings:
     """Build Settings from a mapping (default: the real environment merged over `.env`)."""
     e = read_environment() if env is None else env
@@ -155,4 +178,6 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         cors_origins=origins or ("*",),
         sse_ping_interval=_number(e, "SSE_PING_INTERVAL", 15.0, 0.1),
         admin_token=_text(e, "ADMIN_TOKEN"),
+        poll_mode=_poll_mode(e),
+        daily_budget=_budget(e),
     )

@@ -31,13 +31,16 @@ from poller.spotify import InvalidClient, InvalidGrant, SpotifyError
 from shared import oauth
 from shared.config import Settings
 from shared.logs import RedactingFilter
+from shared.quota_store import QuotaStore
 from shared.store import Store, fingerprint
 from web.art import ArtCache
 from web.cors import Cors
+from web.demand import Demand
 from web.follower import follow, watch_poller
 from web.hot import HotRoutes, NowPlayingEndpoint
 from web.hub import Hub
 from web.metrics import Metrics, RequestCounter
+from web.quota_metrics import budget_metrics
 from web.sse import StreamEndpoint
 from web.svg import render_card
 
@@ -58,6 +61,7 @@ class WebRuntime:
     metrics: Metrics = field(init=False)
     http: httpx.AsyncClient = field(init=False)
     art: ArtCache = field(init=False)
+    demand: Demand = field(init=False)
     tasks: list[asyncio.Task[None]] = field(default_factory=list)
 
     def __post_init__(self) -> None:
@@ -65,6 +69,18 @@ class WebRuntime:
         self.metrics = Metrics(self.hub)
         self.http = httpx.AsyncClient(timeout=httpx.Timeout(3.0), follow_redirects=True)
         self.art = ArtCache(self.http)
+        self.demand = Demand(QuotaStore(self.store), self.hub)
+
+    async def fresh(self, max_wait: float = 0.0) -> None:
+        """For one-shot views: ask for a poll when the last one is too old, and wait up
+        to `max_wait` s for it (0: ask, do not wait). Never raises."""
+        await self.demand.fresh(max_wait)
+
+    def ask_fresh(self) -> None:
+        """Ask without waiting, from code that cannot await (the hot JSON route)."""
+        task = asyncio.get_running_loop().create_task(self.demand.fresh(0.0))
+        self.tasks.append(task)
+        task.add_done_callback(self.tasks.remove)
 
     async def start(self) -> None:
         raw = None
@@ -78,6 +94,7 @@ class WebRuntime:
                 watch_poller(self.store, self.hub, self.settings.stale_after_s, self.demo)
             ),
             asyncio.create_task(self.hub.run_timers(self.settings.sse_ping_interval)),
+            asyncio.create_task(self.demand.run()),
         ]
         if self.poller is not None:
             await self.poller.start()
@@ -92,6 +109,23 @@ class WebRuntime:
             with contextlib.suppress(BaseException):
                 await task
         await self.http.aclose()
+
+
+async def spotify_budget(runtime: WebRuntime) -> dict[str, Any]:
+    """`{"calls24h", "budget", "pausedUntil"}` from Redis; calls24h null when unreachable."""
+    report: dict[str, Any] = {
+        "calls24h": None,
+        "budget": runtime.settings.daily_budget,
+        "pausedUntil": None,
+    }
+    quota = runtime.demand.quota
+    with contextlib.suppress(Exception):
+        async with asyncio.timeout(1.0):
+            now = int(time.time() * 1000)
+            report["calls24h"] = await quota.calls_24h(now)
+            pause = await quota.pause(now)
+            report["pausedUntil"] = pause.until_ms if pause else None
+    return report
 
 
 def _page(title: str, body: str, status: int) -> HTMLResponse:
@@ -130,6 +164,7 @@ def build_app(runtime: WebRuntime, extra_routes: list[BaseRoute] | None = None) 
         theme = request.query_params.get("theme", "light")
         if theme not in ("light", "dark"):
             return Response("theme must be 'light' or 'dark'\n", 400, media_type="text/plain")
+        await runtime.fresh(max_wait=1.5)
         document = hub.document
         song = document["song"]
         art = await runtime.art.data_uri(song["albumImageUrl"] if song else None)
@@ -173,6 +208,7 @@ def build_app(runtime: WebRuntime, extra_routes: list[BaseRoute] | None = None) 
                 )
             elif days is not None and days <= 14:
                 report["action"] = f"The refresh token expires in {days:.0f} days: reconnect soon."
+        report["spotify"] = await spotify_budget(runtime)
         report["stale"] = hub.document["stale"]
         report["subscribed"] = hub.redis_ok
         return JSONResponse(report, 200 if ready else 503, headers={"Cache-Control": "no-store"})
@@ -186,7 +222,8 @@ def build_app(runtime: WebRuntime, extra_routes: list[BaseRoute] | None = None) 
                 beat = await store.heartbeat()
                 if beat:
                     days = token_days_left(beat.get("tokenAuthorizedAt"), int(time.time() * 1000))
-        body = runtime.metrics.render(stats, days)
+        budget = await spotify_budget(runtime)
+        body = runtime.metrics.render(stats, days) + budget_metrics(budget)
         return Response(body, media_type="text/plain; version=0.0.4; charset=utf-8")
 
     async def login(request: Request) -> Response:
@@ -278,7 +315,7 @@ def build_app(runtime: WebRuntime, extra_routes: list[BaseRoute] | None = None) 
         )
 
     cors = Cors(settings.cors_origins)
-    now_playing = NowPlayingEndpoint(hub, runtime.metrics, cors)
+    now_playing = NowPlayingEndpoint(hub, runtime.metrics, cors, on_read=runtime.ask_fresh)
     stream = StreamEndpoint(hub, runtime.metrics, cors)
     routes: list[BaseRoute] = [
         Route("/", index),
