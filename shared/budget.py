@@ -25,8 +25,9 @@ class Decision:
 
 
 def in_window(calls_ms: Sequence[int], now_ms: int) -> list[int]:
-    """The calls of the last 24 h, oldest first."""
-    return sorted(t for t in calls_ms if now_ms - WINDOW_MS < t <= now_ms)
+    """The calls of the last 24 h, oldest first. A call stamped after `now_ms` counts
+    too: another poller's clock may run a little ahead of this one's."""
+    return sorted(t for t in calls_ms if t > now_ms - WINDOW_MS)
 
 
 def resume_at(calls_ms: Sequence[int], budget: int, now_ms: int) -> int:
