@@ -48,6 +48,7 @@ LEADER_TTL_MS = 10_000
 TOKEN_LIFETIME_DAYS = 182
 TOKEN_WARN_DAYS = 14
 DAY_MS = 86_400_000
+WAKE_COALESCE_MS = 1000
 
 
 def token_days_left(authorized_at_ms: int | None, now_ms: int) -> float | None:
@@ -425,7 +426,12 @@ class Poller:
         if not self.is_leader or self.pause is not None or self.scheduler_missing():
             return False
         now = self.now_ms()
-        if needs_poll(self.song, self.last_poll_ms, now):
+        # The web side judged the document old by the freshness window; a poll within the
+        # last second already answers this request and those sent with it.
+        recent = self.last_poll_ms is not None and now - self.last_poll_ms < WAKE_COALESCE_MS
+        if reason == "view" and not recent:
+            at = now
+        elif needs_poll(self.song, self.last_poll_ms, now):
             at = now
         elif reason == "stream" and self.last_poll_ms is not None:
             interval = pacing.paced_interval(
