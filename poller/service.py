@@ -406,6 +406,10 @@ class Poller:
         used = await self._safe(self.quota.calls_24h(now))
         if isinstance(used, int):
             self.used = used
+        if self.used >= self.settings.daily_budget:
+            spent = await self._safe(self.quota.pause_if_spent(now, self.settings.daily_budget))
+            if isinstance(spent, Pause):
+                return await self._paused(Paused(spent.until_ms / 1000, spent.reason))
         situation = plan.Situation(
             now_ms=now,
             song=self.song,
@@ -429,9 +433,7 @@ class Poller:
         # The web side judged the document old by the freshness window; a poll within the
         # last second already answers this request and those sent with it.
         recent = self.last_poll_ms is not None and now - self.last_poll_ms < WAKE_COALESCE_MS
-        if reason == "view" and not recent:
-            at = now
-        elif needs_poll(self.song, self.last_poll_ms, now):
+        if (reason == "view" and not recent) or needs_poll(self.song, self.last_poll_ms, now):
             at = now
         elif reason == "stream" and self.last_poll_ms is not None:
             interval = pacing.paced_interval(

@@ -86,6 +86,20 @@ class QuotaStore:
                 except WatchError:
                     continue
 
+    async def pause_if_spent(self, now_ms: int, limit: int) -> Pause | None:
+        """After the last call of the budget: store and return the pause it starts now,
+        so the document says so at once rather than at the next refused call."""
+        low = now_ms - budget.WINDOW_MS
+        raw: list[Any] = await self.redis.zrangebyscore(
+            self.keys.spotify_calls, f"({low}", "+inf", withscores=True
+        )
+        decision = budget.decide([int(score) for _, score in raw], limit, now_ms)
+        if decision.allowed or decision.paused_until_ms is None:
+            return None
+        pause = Pause(decision.paused_until_ms, "budget")
+        await self.set_pause(pause, now_ms)
+        return pause
+
     def _queue_pause(self, pipe: Any, pause: Pause, now_ms: int) -> None:
         value = json.dumps({"until": pause.until_ms, "reason": pause.reason})
         pipe.set(self.keys.spotify_pause, value, px=max(1, pause.until_ms - now_ms))
