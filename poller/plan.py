@@ -7,7 +7,7 @@ benchmark drive the same decisions through a simulated week.
 
 - watched (an SSE stream is open, or POLL_MODE=always): the paced interval (pacing.py),
   or just after the predicted end of the item when that comes sooner; after 10 minutes
-  with nothing playing, no faster than IDLE_POLL_INTERVAL;
+  with nothing playing, IDLE_POLL_INTERVAL, stretched by the same pacing factor;
 - unwatched: just after the predicted end of the item while something plays, at most
   UNWATCHED_PLAYING_S apart; UNWATCHED_IDLE_S when nothing plays. One-shot views wake
   the poller in between (shared/freshness.py);
@@ -70,7 +70,8 @@ def next_poll(s: Situation) -> Plan:
         interval = pacing.paced_interval(s.poll_s, s.used, s.budget)
         idle = s.idle_since_ms is not None and s.now_ms - s.idle_since_ms >= IDLE_AFTER_MS
         if idle and not is_playing(s.song):
-            return Plan(max(interval, s.idle_poll_s), "idle")
+            # Pacing stretches IDLE_POLL_INTERVAL by the same factor as POLL_INTERVAL.
+            return Plan(max(interval, s.idle_poll_s * interval / s.poll_s), "idle")
         if end_s is not None and end_s < interval:
             return Plan(end_s, "end")
         return Plan(interval, "watched")

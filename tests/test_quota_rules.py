@@ -82,8 +82,12 @@ def test_pacing_never_stops_while_a_call_is_left() -> None:
     assert pacing.paced_interval(5.0, 999, 1000) <= pacing.MAX_INTERVAL_S
 
 
-def test_pacing_at_half_the_budget_is_nine_seconds_from_five() -> None:
-    assert pacing.paced_interval(5.0, 500, 1000) == pytest.approx(9.0)
+def test_pacing_reaches_25_seconds_at_sixty_percent() -> None:
+    assert pacing.paced_interval(5.0, 600, 1000) == pytest.approx(25.0)
+
+
+def test_pacing_at_ninety_percent_is_twice_the_comfortable_interval() -> None:
+    assert pacing.paced_interval(5.0, 900, 1000) == pytest.approx(50.0)
 
 
 def test_pacing_is_reported_only_above_a_tenth() -> None:
@@ -103,7 +107,7 @@ def test_a_watched_poller_polls_just_after_the_predicted_end() -> None:
 
 
 def test_a_watched_poller_is_paced_when_the_budget_runs_down() -> None:
-    assert plan.next_poll(situation(used=800)).delay_s == pytest.approx(22.5)
+    assert plan.next_poll(situation(used=600)).delay_s == pytest.approx(25.0)
 
 
 def test_an_unwatched_playing_item_is_polled_at_its_predicted_end() -> None:
@@ -126,6 +130,11 @@ def test_a_paused_item_unwatched_is_not_polled_at_its_end() -> None:
 def test_a_watched_poller_idle_for_ten_minutes_uses_idle_poll_interval() -> None:
     result = plan.next_poll(situation(song=None, idle_since_ms=T0 - 600_000))
     assert result == plan.Plan(30.0, "idle")
+
+
+def test_pacing_stretches_the_idle_interval_by_the_same_factor() -> None:
+    result = plan.next_poll(situation(song=None, idle_since_ms=T0 - 600_000, used=600))
+    assert result.delay_s == pytest.approx(30.0 * 25.0 / 5.0)
 
 
 def test_a_204_being_confirmed_is_polled_again_soon() -> None:
