@@ -369,7 +369,9 @@ class Poller:
         self.used = reservation.used
         if reservation.pause is not None:
             raise Paused(reservation.pause.until_ms / 1000, reservation.pause.reason)
-        if not self.pacing_logged and pacing.is_pacing(self.used, self.settings.daily_budget):
+        if not pacing.is_pacing(self.used, self.settings.daily_budget):
+            self.pacing_logged = False  # so that the next pacing spell is logged again
+        elif not self.pacing_logged:
             self.pacing_logged = True
             log.info(
                 "pacing: %d of %d Spotify calls used in 24 h; polls grow further apart",
