@@ -97,3 +97,18 @@ async def test_the_svg_waits_for_a_requested_poll_no_longer_than_it_is_bounded(
     waited = time.monotonic() - started
     assert r.status_code == 200 and 1.4 <= waited < 2.5
     await pubsub.aclose()
+
+
+async def test_json_reads_ask_for_at_most_one_poll_a_second(
+    runtime: WebRuntime, client: httpx.AsyncClient, fake_store: Store
+) -> None:
+    pubsub = fake_store.redis.pubsub()
+    await pubsub.subscribe(fake_store.keys.wake)
+    await pubsub.get_message(timeout=1)
+    for _ in range(20):
+        assert (await client.get("/api/now-playing")).status_code == 200
+    heard = []
+    while message := await pubsub.get_message(ignore_subscribe_messages=True, timeout=0.3):
+        heard.append(message["data"])
+    assert heard == [b"view"]
+    await pubsub.aclose()

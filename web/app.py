@@ -78,9 +78,7 @@ class WebRuntime:
 
     def ask_fresh(self) -> None:
         """Ask without waiting, from code that cannot await (the hot JSON route)."""
-        task = asyncio.get_running_loop().create_task(self.demand.fresh(0.0))
-        self.tasks.append(task)
-        task.add_done_callback(self.tasks.remove)
+        self.demand.ask()
 
     async def start(self) -> None:
         raw = None

@@ -26,6 +26,7 @@ CHECK_EVERY_S = 0.25
 REPORT_EVERY_S = 5.0
 DEMAND_TTL_S = 15.0
 WAIT_STEP_S = 0.05
+ASK_EVERY_S = 1.0
 
 
 def now_ms() -> int:
@@ -40,6 +41,24 @@ class Demand:
         self.hub = hub
         self.web_id = uuid.uuid4().hex[:12]
         self.pending: asyncio.Task[int | None] | None = None
+        self.last_ask = -ASK_EVERY_S
+
+    def ask(self) -> None:
+        """Ask without waiting, from the hot JSON route: at most one Redis read per
+        ASK_EVERY_S per process, so a flood of requests costs Redis nothing more."""
+        moment = time.monotonic()
+        if moment - self.last_ask < ASK_EVERY_S:
+            return
+        self.last_ask = moment
+        if self.pending is None or self.pending.done():
+            self.pending = asyncio.get_running_loop().create_task(self._quiet_ask())
+
+    async def _quiet_ask(self) -> int | None:
+        try:
+            return await asyncio.wait_for(self._ask(), 1.0)
+        except Exception as exc:
+            log.debug("ask(): %s", type(exc).__name__)
+            return None
 
     async def run(self) -> None:
         """Until cancelled: report the stream count on every change and every 5 s."""
@@ -76,7 +95,7 @@ class Demand:
         try:
             async with asyncio.timeout(max(max_wait, 0.01) + 0.5):
                 if self.pending is None or self.pending.done():
-                    self.pending = asyncio.create_task(self._ask())
+                    self.pending = asyncio.create_task(self._quiet_ask())
                 asked = await asyncio.shield(self.pending)
                 if asked is None or max_wait <= 0:
                     return
