@@ -211,3 +211,49 @@ async def test_the_budget_counts_the_token_endpoint_too(
 
 def test_settings_carry_the_budget() -> None:
     assert Settings(daily_budget=50).daily_budget == 50
+
+
+class DrivenPoller(Poller):
+    """The poller with its scheduler replaced by a list of planned delays."""
+
+    planned: list[float]
+
+    def _schedule_poll(self, delay_s: float) -> None:
+        super()._schedule_poll(delay_s)
+        self.planned.append(delay_s)
+
+    def scheduler_missing(self) -> bool:
+        return False
+
+
+async def driven(store: Store, http: httpx.AsyncClient, clock: ManualClock) -> DrivenPoller:
+    settings = sim_settings("http://sim.test", redis_prefix=store.keys.prefix, poll_mode="viewers")
+    poller = DrivenPoller(settings, store, http, clock=clock, seed=7)
+    poller.planned, poller.is_leader = [], True
+    await poller.tick()  # one poll with nobody watching: the next is far away
+    return poller
+
+
+async def test_a_view_wakes_the_poller_at_once(
+    fake_store: Store, http: httpx.AsyncClient, clock: ManualClock
+) -> None:
+    poller = await driven(fake_store, http, clock)
+    clock.advance(40)
+    assert poller.on_wake("view") and poller.planned[-1] == 0
+
+
+async def test_views_right_after_a_poll_share_it(
+    fake_store: Store, http: httpx.AsyncClient, clock: ManualClock
+) -> None:
+    poller = await driven(fake_store, http, clock)
+    clock.advance(0.5)
+    assert not poller.on_wake("view")
+
+
+async def test_a_new_stream_brings_the_next_poll_to_poll_interval(
+    fake_store: Store, http: httpx.AsyncClient, clock: ManualClock
+) -> None:
+    poller = await driven(fake_store, http, clock)
+    assert poller.planned[-1] > 30
+    clock.advance(2)
+    assert poller.on_wake("stream") and poller.planned[-1] == pytest.approx(3.0)
