@@ -59,6 +59,10 @@ async def nowplaying(mode: str) -> dict[str, Any]:
             refresh_token=DEFAULT_REFRESH_TOKEN,
             accounts_url="http://sim",
             api_url="http://sim/v1",
+            # Polling with nobody watching and no budget: today's policy, the baseline
+            # bench.quota_week compares with.
+            poll_mode="always",
+            daily_budget=10**9,
         )
         poller = Poller(settings, Store(fakeredis.FakeAsyncRedis(), "b"), http, clock=clock)
         # Warm-up: the first 10 idle minutes poll fast by design; measure the hours after.

@@ -22,6 +22,10 @@ if TYPE_CHECKING:
     from poller.service import Poller
 
 log = logging.getLogger("nowplaying.sources")
+# With no stream open (POLL_MODE=viewers), the scrobblers are read this sparsely; a one-shot
+# view wakes them at once (Poller.on_wake), so a README card still shows what plays.
+UNWATCHED_POLL_S = 60.0
+UNWATCHED_IDLE_S = 600.0
 
 
 def spotify_status(poller: Poller, previous: Status, now_ms: int, delay_s: float) -> Status:
@@ -33,9 +37,10 @@ def spotify_status(poller: Poller, previous: Status, now_ms: int, delay_s: float
     if poller.state == "auth_error":
         message = f"Spotify refused the credentials ({poller.auth_error}): reconnect"
         return Status(*base, "auth", message, None)
-    if poller.state == "paused":
-        until = getattr(poller, "paused_until_ms", None)
-        return Status(*base, "paused", "Spotify paused this app (quota)", until)
+    if poller.state == "paused" and poller.pause is not None:
+        what = "its daily quota" if poller.pause.reason == "quota" else "SPOTIFY_DAILY_BUDGET"
+        message = f"Spotify may not be called ({what} is spent)"
+        return Status(*base, "paused", message, poller.pause.until_ms)
     if poller.state == "rate_limited":
         until = int(poller.spotify.blocked_until_s * 1000)
         return Status(*base, "rate_limited", "Spotify answered 429", until)
@@ -93,14 +98,18 @@ class Failover:
             now = poller.now_ms()
             self.spotify = spotify_status(poller, self.spotify, now, delay)
             self.spotify_due_ms = now + int(delay * 1000)
+        read = False
         for name in self.order:
             slot = self.slots.get(name)
             if slot is None or now < slot.due_ms:
                 continue
             if not should_read(name, self.order, self.statuses(), now):
-                slot.due_ms = now + int(poller.settings.poll_interval * 1000)
+                slot.due_ms = now + int(self.intervals(poller)[0] * 1000)
                 continue
             await self._read(poller, slot)
+            read = True
+        if read and "spotify" not in self.order:
+            await poller.observe_demand(poller.now_ms())  # Spotify's own poll does it else
         self.choice = choose(self.order, self.statuses(), poller.now_ms())
         if "spotify" not in self.order:
             poller.state = "ok" if self.choice.provider else "error"
@@ -112,6 +121,7 @@ class Failover:
             stale=self.choice.stale,
             keep_song=self.choice.provider is None,
             force=True,
+            paused_until=self.choice.paused_until,
         )
         await self._flush_calls(poller)
         dues = [slot.due_ms for slot in self.slots.values()]
@@ -122,8 +132,17 @@ class Failover:
     @staticmethod
     def intervals(poller: Poller) -> tuple[float, float]:
         """(while playing, once idle) seconds for the scrobblers: the one place where demand
-        (POLL_MODE) applies to them too, as it does to Spotify's own schedule."""
-        return poller.settings.poll_interval, poller.settings.idle_poll_interval
+        (POLL_MODE) applies to them too, as it does to Spotify's own schedule. Unwatched
+        they read sparsely; a view wakes them (`due_by`)."""
+        poll_s, idle_s = poller.settings.poll_interval, poller.settings.idle_poll_interval
+        if poller.watched:
+            return poll_s, idle_s
+        return max(poll_s, UNWATCHED_POLL_S), max(idle_s, UNWATCHED_IDLE_S)
+
+    def due_by(self, at_ms: int) -> None:
+        """A view or a new stream wants an answer by `at_ms`: every scrobbler is read then."""
+        for slot in self.slots.values():
+            slot.due_ms = min(slot.due_ms, at_ms)
 
     async def _read(self, poller: Poller, slot: SourceSlot) -> None:
         poll_s, idle_s = self.intervals(poller)

@@ -22,20 +22,24 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.date import DateTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
-from poller import policy
+from poller import pacing, plan, policy
 from poller.multisource import Failover
 from poller.tokens import TokenManager
 from shared import setup_errors
 from shared.changes import should_publish
 from shared.config import Settings
 from shared.document import Document, Song
+from shared.freshness import needs_poll
 from shared.heartbeat import DAY_MS, TOKEN_WARN_DAYS, token_days_left
 from shared.normalize import normalize_current, normalize_recent
+from shared.quota_store import Pause, QuotaStore
 from shared.spotify import (
     Forbidden,
     InvalidClient,
     InvalidGrant,
     NotConnected,
+    Paused,
+    QuotaExceeded,
     RateLimited,
     SpotifyClient,
     Transient,
@@ -47,6 +51,7 @@ log = logging.getLogger("nowplaying.poller")
 
 LEADER_TTL_MS = 10_000
 PUBLISH_FAILURES_STALE = 3  # consecutive failed publishes before the stored song goes stale
+WAKE_COALESCE_MS = 1000
 
 
 class Poller:
@@ -109,6 +114,17 @@ class Poller:
         self.leader_ttl_ms = LEADER_TTL_MS
         self.failover = Failover.for_poller(self)  # None: Spotify alone, as before
         self.publish_failures = 0
+        self.quota = QuotaStore(store)
+        if not demo:  # the built-in simulated player costs no Spotify quota
+            self.spotify.reserve = self._reserve_call
+        self.used = 0
+        self.pause: Pause | None = None
+        self.pacing_logged = False
+        self.watched = settings.poll_mode == "always"
+        self.confirming_204 = False
+        self.last_poll_ms: int | None = None
+        self.next_poll_ms: int | None = None
+        self.wake_task: asyncio.Task[None] | None = None
 
     def now_ms(self) -> int:
         return int(self.clock() * 1000)
@@ -135,12 +151,18 @@ class Poller:
         )
         scheduler.start()
         self.scheduler = scheduler
+        self.wake_task = asyncio.create_task(self._listen_for_wakes())
         await self.keepalive()
 
     async def stop(self) -> None:
         if self.scheduler is not None:
             self.scheduler.shutdown(wait=False)
             self.scheduler = None
+        if self.wake_task is not None:
+            self.wake_task.cancel()
+            with contextlib.suppress(BaseException):
+                await self.wake_task
+            self.wake_task = None
         async with asyncio.timeout(1.0):
             with contextlib.suppress(Exception):
                 await self._flush_stats()
@@ -149,6 +171,8 @@ class Poller:
         self.is_leader = False
 
     def _schedule_poll(self, delay_s: float) -> None:
+        """The driver hook: APScheduler here; the week benchmark overrides it."""
+        self.next_poll_ms = self.now_ms() + int(delay_s * 1000)
         if self.scheduler is None:
             return
         self.scheduler.add_job(
@@ -211,7 +235,11 @@ class Poller:
                 "interval": self.interval_s,
                 "tokenAuthorizedAt": record.authorized_at,
                 "demo": self.demo,
-                "pausedUntil": None,
+                "pausedUntil": self.pause.until_ms if self.pause else None,
+                "pauseReason": self.pause.reason if self.pause else None,
+                "calls24h": self.used,
+                "budget": self.settings.daily_budget,
+                "watched": self.watched,
                 "sources": self.failover.states() if self.failover else None,
             }
         )
@@ -255,6 +283,8 @@ class Poller:
         try:
             async with asyncio.timeout(self.poll_timeout_s):
                 song = await self._fetch()
+        except Paused as exc:
+            return await self._paused(exc)
         except RateLimited as exc:
             log.warning("Spotify answered 429: no calls for %.0f s", exc.until_s - self.clock())
             return await self._failed("rate_limited", max(0.0, exc.until_s - self.clock()))
@@ -308,7 +338,13 @@ class Poller:
         song = normalize_current(body, received) if body else None
         if song is not None:
             self.fallback_active = False
+            self.confirming_204 = False
             return song
+        if body is None and plan.hold_empty_answer(self.song, self.confirming_204):
+            # Possibly a stray 204 in the middle of a track: show the item on, confirm soon.
+            self.confirming_204 = True
+            return self.song
+        self.confirming_204 = False
         if not self.fallback_active:
             # recently-played changes only when an item ends, so ask once per idle spell.
             self.recent = normalize_recent(await self._authorized(self.spotify.recently_played))
@@ -338,16 +374,137 @@ class Poller:
             self.idle_since_ms = None
         elif self.idle_since_ms is None:
             self.idle_since_ms = now
+        if self.pause is not None:
+            log.info("Spotify calls resumed (the %s pause is over)", self.pause.reason)
+            self.pause = None
         await self._publish(song, stale=False)
-        self.interval_s = policy.next_poll_delay(
-            now_ms=now,
-            song=song,
-            idle_since_ms=self.idle_since_ms,
-            poll_s=self.settings.poll_interval,
-            idle_poll_s=self.settings.idle_poll_interval,
-        )
+        self.interval_s = await self._plan(now)
         await self._record("ok")
         return self.interval_s
+
+    # -- the budget, demand and wake-ups (issue #10) ------------------------------------
+
+    async def _reserve_call(self, endpoint: str) -> None:
+        """Record a Spotify call in the shared budget before it is made, or refuse it."""
+        now = self.now_ms()
+        try:
+            reservation = await self.quota.reserve(now, self.settings.daily_budget)
+        except Exception as exc:
+            # Without Redis the call cannot be counted, so it is not made.
+            raise Transient(f"budget unavailable ({type(exc).__name__})") from None
+        self.used = reservation.used
+        if reservation.pause is not None:
+            raise Paused(reservation.pause.until_ms / 1000, reservation.pause.reason)
+        if not pacing.is_pacing(self.used, self.settings.daily_budget):
+            self.pacing_logged = False  # so that the next pacing spell is logged again
+        elif not self.pacing_logged:
+            self.pacing_logged = True
+            log.info(
+                "pacing: %d of %d Spotify calls used in 24 h; polls grow further apart",
+                self.used,
+                self.settings.daily_budget,
+            )
+
+    async def _paused(self, exc: Paused) -> float:
+        """No Spotify call until the pause ends; the document says until when."""
+        now = self.now_ms()
+        pause = Pause(int(exc.until_s * 1000), exc.reason)
+        if isinstance(exc, QuotaExceeded):
+            await self._safe(self.quota.set_pause(pause, now))
+        if self.pause is None or self.pause.until_ms != pause.until_ms:
+            what = "Spotify's daily quota" if pause.reason == "quota" else "SPOTIFY_DAILY_BUDGET"
+            log.warning(
+                "%s is spent: no Spotify calls for %.0f min", what, (pause.until_ms - now) / 60000
+            )
+        self.pause = pause
+        self.state = "paused"
+        await self._publish(self.song, stale=True, keep_song=True)
+        await self._record("paused")
+        return max(0.2, (pause.until_ms - now) / 1000 + 0.05)
+
+    async def observe_demand(self, now: int) -> None:
+        """Record this poll (the web's freshness check reads it) and whether anyone watches:
+        every source's schedule follows it (POLL_MODE)."""
+        await self._safe(self.quota.set_last_poll(now))
+        self.last_poll_ms = now
+        if self.settings.poll_mode == "always":
+            self.watched = True
+        else:
+            demand = await self._safe(self.quota.demand(now))
+            self.watched = bool(demand)
+
+    async def _plan(self, now: int) -> float:
+        """Read demand and the budget, then ask the pure plan for the next delay."""
+        await self.observe_demand(now)
+        used = await self._safe(self.quota.calls_24h(now))
+        if isinstance(used, int):
+            self.used = used
+        if self.used >= self.settings.daily_budget:
+            spent = await self._safe(self.quota.pause_if_spent(now, self.settings.daily_budget))
+            if isinstance(spent, Pause):
+                return await self._paused(Paused(spent.until_ms / 1000, spent.reason))
+        situation = plan.Situation(
+            now_ms=now,
+            song=self.song,
+            watched=self.watched,
+            used=self.used,
+            budget=self.settings.daily_budget,
+            poll_s=self.settings.poll_interval,
+            idle_poll_s=self.settings.idle_poll_interval,
+            idle_since_ms=self.idle_since_ms,
+            confirming_204=self.confirming_204,
+        )
+        return plan.next_poll(situation).delay_s
+
+    def on_wake(self, reason: str) -> bool:
+        """A view asked for a fresh document: poll now if the last poll is too old, or,
+        when a stream opened, no later than a watched poller would. Many requests, one
+        poll: the poll job is replaced, never added. True when the poll was moved."""
+        if not self.is_leader or self.scheduler_missing():
+            return False
+        if self.pause is not None and self.failover is None:
+            return False  # Spotify may not be called, and nothing else can answer
+        now = self.now_ms()
+        # The web side judged the document old by the freshness window; a poll within the
+        # last second already answers this request and those sent with it.
+        recent = self.last_poll_ms is not None and now - self.last_poll_ms < WAKE_COALESCE_MS
+        if (reason == "view" and not recent) or needs_poll(self.song, self.last_poll_ms, now):
+            at = now
+        elif reason == "stream" and self.last_poll_ms is not None:
+            interval = pacing.paced_interval(
+                self.settings.poll_interval, self.used, self.settings.daily_budget
+            )
+            at = max(now, self.last_poll_ms + int(interval * 1000))
+        else:
+            return False
+        if self.failover is not None:
+            self.failover.due_by(at)  # the scrobblers answer the view too
+        if self.next_poll_ms is not None and self.next_poll_ms <= at:
+            return False
+        self._schedule_poll((at - now) / 1000)
+        return True
+
+    def scheduler_missing(self) -> bool:
+        return self.scheduler is None
+
+    async def _listen_for_wakes(self) -> None:
+        """Follow the wake channel; reconnect quietly when Redis goes away."""
+        while True:
+            pubsub = self.store.redis.pubsub()
+            try:
+                await pubsub.subscribe(self.store.keys.wake)
+                while True:
+                    message = await pubsub.get_message(ignore_subscribe_messages=True, timeout=5)
+                    if message is not None and message.get("type") == "message":
+                        data = message["data"]
+                        self.on_wake(data.decode() if isinstance(data, bytes) else str(data))
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                await asyncio.sleep(1.0)
+            finally:
+                with contextlib.suppress(Exception):
+                    await asyncio.wait_for(pubsub.aclose(), 1.0)  # type: ignore[no-untyped-call]
 
     async def _auth_failed(self, cause: str) -> float:
         """Only the user can fix this: say how once, keep every token, re-check rarely."""
@@ -372,18 +529,29 @@ class Poller:
         return max(0.2, delay)
 
     async def _publish(
-        self, song: Song | None, *, stale: bool, keep_song: bool = False, force: bool = False
+        self,
+        song: Song | None,
+        *,
+        stale: bool,
+        keep_song: bool = False,
+        force: bool = False,
+        paused_until: int | None = None,
     ) -> None:
+        """Store and publish a change. With several sources only the failover publishes
+        (`force`), with the pause it chose: none while another source answers."""
         if self.failover is not None and not force:
             return  # with several sources, the failover publishes what it chose
+        if self.failover is None:  # Spotify alone: its own pause is the document's
+            paused_until = self.pause.until_ms if self.pause is not None else None
         floor = self.published["version"] if self.published else 0
         fallback = self.published
+        stale = stale or paused_until is not None
 
         def change(stored: Document | None) -> Document | None:
             base = stored or fallback
             new_song = (base["song"] if base else None) if keep_song else song
             if stored is not None and not should_publish(
-                stored, new_song, stale=stale, demo=self.demo
+                stored, new_song, stale=stale, demo=self.demo, paused_until=paused_until
             ):
                 return None
             version = max(stored["version"] if stored else 0, floor) + 1
@@ -392,7 +560,7 @@ class Poller:
                 "updatedAt": self.now_ms(),
                 "stale": stale,
                 "demo": self.demo,
-                "pausedUntil": None,
+                "pausedUntil": paused_until,
                 "song": new_song,
             }
 

@@ -69,6 +69,8 @@ class Settings:
     max_streams: int = 1000
     max_streams_per_client: int = 16
     header_timeout: float = 10.0
+    poll_mode: str = "viewers"
+    daily_budget: int = 1000
 
     @property
     def has_credentials(self) -> bool:
@@ -277,6 +279,27 @@ def _pair(env: Mapping[str, str], first: str, second: str) -> tuple[str | None, 
     return a, b
 
 
+POLL_MODES = ("viewers", "always")
+MIN_DAILY_BUDGET = 10
+
+
+def _poll_mode(env: Mapping[str, str]) -> str:
+    raw = (_text(env, "POLL_MODE") or "viewers").lower()
+    if raw not in POLL_MODES:
+        raise ConfigError("POLL_MODE", f"must be 'viewers' or 'always', got {raw!r}")
+    return raw
+
+
+def _budget(env: Mapping[str, str]) -> int:
+    raw = _text(env, "SPOTIFY_DAILY_BUDGET")
+    if raw is None:
+        return 1000
+    if not raw.isascii() or not raw.isdigit() or int(raw) < MIN_DAILY_BUDGET:
+        problem = f"must be a whole number of calls, at least {MIN_DAILY_BUDGET}, got {raw!r}"
+        raise ConfigError("SPOTIFY_DAILY_BUDGET", problem)
+    return int(raw)
+
+
 def load_settings(env: Mapping[str, str] | None = None) -> Settings:
     """Build Settings from a mapping (default: the real environment merged over `.env`)."""
     e = read_environment() if env is None else env
@@ -331,5 +354,7 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         max_streams=_count(e, "MAX_STREAMS", 1000, 1),
         max_streams_per_client=_count(e, "MAX_STREAMS_PER_CLIENT", 16, 1),
         header_timeout=_number(e, "HEADER_TIMEOUT", 10.0, 1.0),
+        poll_mode=_poll_mode(e),
+        daily_budget=_budget(e),
     )
     return dataclasses.replace(settings, sources=_sources(e, settings.configured_providers))

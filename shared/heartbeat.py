@@ -32,6 +32,10 @@ class Heartbeat(TypedDict):
     tokenAuthorizedAt: int | None
     demo: bool
     pausedUntil: int | None
+    pauseReason: str | None  # "quota" (Spotify's QUOTA_EXCEEDED) or "budget" (our own)
+    calls24h: int  # Spotify calls in the rolling 24 h, as the poller last counted them
+    budget: int  # SPOTIFY_DAILY_BUDGET
+    watched: bool  # an SSE stream was open at the last poll (or POLL_MODE=always)
     sources: dict[str, Any] | None  # with several sources: each one's state and what to fix
 
 
@@ -50,6 +54,10 @@ def new_heartbeat(at_ms: int, state: str = "unknown") -> Heartbeat:
         "tokenAuthorizedAt": None,
         "demo": False,
         "pausedUntil": None,
+        "pauseReason": None,
+        "calls24h": 0,
+        "budget": 0,
+        "watched": False,
         "sources": None,
     }
 
@@ -93,6 +101,11 @@ def decode_heartbeat(raw: bytes | str | None) -> Heartbeat | None:
     beat["tokenAuthorizedAt"] = _opt_int(value.get("tokenAuthorizedAt"))
     beat["demo"] = value.get("demo") is True
     beat["pausedUntil"] = _opt_int(value.get("pausedUntil"))
+    reason = value.get("pauseReason")
+    beat["pauseReason"] = str(reason) if reason else None
+    beat["calls24h"] = _opt_int(value.get("calls24h")) or 0
+    beat["budget"] = _opt_int(value.get("budget")) or 0
+    beat["watched"] = value.get("watched") is True
     sources = value.get("sources")
     beat["sources"] = sources if isinstance(sources, dict) else None
     return beat

@@ -12,7 +12,7 @@ import base64
 import json
 import time
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -29,6 +29,23 @@ class RateLimited(SpotifyError):
     def __init__(self, until_s: float) -> None:
         super().__init__(f"rate limited until {until_s:.0f}")
         self.until_s = until_s
+
+
+class Paused(SpotifyError):
+    """No call may be made until `until_s`: Spotify's daily quota (QUOTA_EXCEEDED) or our
+    own SPOTIFY_DAILY_BUDGET is spent. Raised before any request is sent."""
+
+    def __init__(self, until_s: float, reason: str) -> None:
+        super().__init__(f"paused ({reason}) until {until_s:.0f}")
+        self.until_s = until_s
+        self.reason = reason
+
+
+class QuotaExceeded(Paused):
+    """Spotify answered 429 with reason QUOTA_EXCEEDED: the daily quota, hours long."""
+
+    def __init__(self, until_s: float) -> None:
+        super().__init__(until_s, "quota")
 
 
 class Unauthorized(SpotifyError):
@@ -107,6 +124,20 @@ def _error_message(response: httpx.Response) -> str:
     return message if isinstance(message, str) else ""
 
 
+def is_quota_exceeded(response: httpx.Response) -> bool:
+    """A 429 whose body says `"reason": "QUOTA_EXCEEDED"` (Development Mode's daily
+    quota), as opposed to the 30-second rate limit, whose body says no reason."""
+    try:
+        body = json.loads(response.content)
+    except ValueError:
+        return False
+    error = body.get("error") if isinstance(body, dict) else None
+    return isinstance(error, dict) and error.get("reason") == "QUOTA_EXCEEDED"
+
+
+Reserve = Callable[[str], Awaitable[None]]
+
+
 @dataclass
 class SpotifyClient:
     """One httpx client (connection reuse, timeouts) shared by every call of a poller."""
@@ -117,6 +148,7 @@ class SpotifyClient:
     clock: Callable[[], float]
     blocked_until_s: float = 0.0
     calls: Counter[str] = field(default_factory=Counter)
+    reserve: Reserve | None = None  # records each call in the budget first; may raise Paused
 
     def _check_gate(self) -> None:
         if self.clock() < self.blocked_until_s:
@@ -124,6 +156,8 @@ class SpotifyClient:
 
     async def _send(self, endpoint: str, request: httpx.Request) -> httpx.Response:
         self._check_gate()
+        if self.reserve is not None:
+            await self.reserve(endpoint)
         try:
             response = await self.http.send(request)
         except httpx.TimeoutException:
@@ -136,6 +170,8 @@ class SpotifyClient:
         if response.status_code == 429:
             delay = parse_retry_after(response.headers.get("retry-after"))
             self.blocked_until_s = max(self.blocked_until_s, self.clock() + delay)
+            if is_quota_exceeded(response):
+                raise QuotaExceeded(self.blocked_until_s)
             raise RateLimited(self.blocked_until_s)
         if response.status_code >= 500:
             raise Transient(f"{endpoint}: HTTP {response.status_code}")

@@ -74,6 +74,26 @@ class Keys:
     def stats(self) -> str:
         return f"{self.prefix}:poller:stats"
 
+    @property
+    def spotify_calls(self) -> str:
+        return f"{self.prefix}:spotify:calls"
+
+    @property
+    def spotify_pause(self) -> str:
+        return f"{self.prefix}:spotify:pause"
+
+    @property
+    def demand(self) -> str:
+        return f"{self.prefix}:demand"
+
+    @property
+    def wake(self) -> str:
+        return f"{self.prefix}:wake"
+
+    @property
+    def last_poll(self) -> str:
+        return f"{self.prefix}:poller:lastpoll"
+
     def oauth_state(self, state: str) -> str:
         return f"{self.prefix}:oauth:state:{state}"
 

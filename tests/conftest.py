@@ -77,6 +77,8 @@ def sim_settings(base: str, **overrides: object) -> Settings:
         "api_url": f"{base}/v1",
         "poll_interval": 5.0,
         "redis_prefix": f"t{uuid.uuid4().hex[:8]}",
+        # These tests poll with nobody watching, as every poll did before issue #10.
+        "poll_mode": "always",
     }
     values.update(overrides)
     return Settings(**values)  # type: ignore[arg-type]

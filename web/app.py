@@ -55,10 +55,11 @@ def build_app(runtime: WebRuntime, extra_routes: list[BaseRoute] | None = None) 
     settings, hub = runtime.settings, runtime.hub
     protect_access_log(settings.secrets())
     cors = Cors(settings.cors_origins)
-    now_playing = NowPlayingEndpoint(hub, runtime.metrics, cors)
+    now_playing = NowPlayingEndpoint(hub, runtime.metrics, cors, on_read=runtime.ask_fresh)
     stream = StreamGate(StreamEndpoint(hub, runtime.metrics, cors), runtime.limiter)
     pages = Pages()
     views = Views(hub, runtime.metrics, cors, runtime.art)
+    views.use_fresh(runtime.fresh_view)  # one-shot views wake the poller (#10)
     health = Health(runtime)
     setup = Setup(settings, runtime.store, runtime.http, runtime.admin)
     routes: list[BaseRoute] = [

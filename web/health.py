@@ -9,11 +9,14 @@ from __future__ import annotations
 
 import contextlib
 import time
+from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from shared.heartbeat import token_days_left
+from web.quota_metrics import budget_metrics
+from web.read_cache import Snapshot
 from web.readiness import readiness
 from web.runtime import WebRuntime
 
@@ -24,22 +27,32 @@ class Health:
     def __init__(self, runtime: WebRuntime) -> None:
         self.runtime = runtime
 
+    def budget(self, snapshot: Snapshot | None) -> dict[str, Any]:
+        """`{"calls24h", "budget", "pausedUntil"}`; calls24h null when Redis is away."""
+        return {
+            "calls24h": snapshot.calls_24h if snapshot else None,
+            "budget": self.runtime.settings.daily_budget,
+            "pausedUntil": snapshot.paused_until if snapshot else None,
+        }
+
     async def healthz(self, request: Request) -> Response:
         return JSONResponse({"status": "ok"}, headers=NO_STORE)
 
     async def readyz(self, request: Request) -> Response:
         runtime = self.runtime
-        redis_error, beat = None, None
+        redis_error, snapshot = None, None
         try:
-            beat = (await runtime.redis_reads.get()).heartbeat  # at most once a second
+            snapshot = await runtime.redis_reads.get()  # at most once a second
         except Exception as exc:
             redis_error = type(exc).__name__
+        beat = snapshot.heartbeat if snapshot else None
         status, report = readiness(
             redis_error=redis_error,
             beat=beat,
             now_ms=int(time.time() * 1000),
             stale_after_s=runtime.settings.stale_after_s,
         )
+        report["spotify"] = self.budget(snapshot)  # a pause alone is not a 503
         report["stale"] = runtime.hub.document["stale"]
         report["subscribed"] = runtime.hub.redis_ok
         return JSONResponse(report, status, headers=NO_STORE)
@@ -47,10 +60,11 @@ class Health:
     async def metrics(self, request: Request) -> Response:
         stats: dict[str, int] = {}
         days = None
+        snapshot = None
         with contextlib.suppress(Exception):
             snapshot = await self.runtime.redis_reads.get()  # at most once a second
             stats, beat = snapshot.stats, snapshot.heartbeat
             if beat:
                 days = token_days_left(beat["tokenAuthorizedAt"], int(time.time() * 1000))
-        body = self.runtime.metrics.render(stats, days)
+        body = self.runtime.metrics.render(stats, days) + budget_metrics(self.budget(snapshot))
         return Response(body, media_type="text/plain; version=0.0.4; charset=utf-8")

@@ -10,6 +10,8 @@ goes through the full app.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from starlette.datastructures import Headers
 from starlette.types import ASGIApp, Receive, Scope, Send
 
@@ -36,8 +38,11 @@ def etag_matches(header: str | None, etag: str) -> bool:
 class NowPlayingEndpoint:
     """`GET /api/now-playing`: the cached document, its ETag, and 304 on a match."""
 
-    def __init__(self, hub: Hub, metrics: Metrics, cors: Cors) -> None:
+    def __init__(
+        self, hub: Hub, metrics: Metrics, cors: Cors, on_read: Callable[[], None] | None = None
+    ) -> None:
         self.hub = hub
+        self.on_read = on_read  # asks for a poll when the document may be old; never waits
         self.cors = cors
         self.security = security_headers(policy_for(PATH))
         self.ok = metrics.requests.labels(PATH, "200")
@@ -48,6 +53,8 @@ class NowPlayingEndpoint:
             await plain(send, 405, b"method not allowed")
             return
         hub = self.hub
+        if self.on_read is not None:
+            self.on_read()
         headers = Headers(scope=scope)
         cors = self.cors.headers(headers.get("origin"))
         if etag_matches(headers.get("if-none-match"), hub.etag):

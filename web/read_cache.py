@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from typing import Generic, TypeVar
 
 from shared.heartbeat import Heartbeat
+from shared.quota_store import QuotaStore
 from shared.store import Store
 
 T = TypeVar("T")
@@ -63,14 +64,24 @@ class Cached(Generic[T]):
 class Snapshot:
     heartbeat: Heartbeat | None
     stats: dict[str, int]
+    calls_24h: int | None = None  # Spotify calls in the rolling 24 h (#10)
+    paused_until: int | None = None  # ms epoch of the quota or budget pause, if any
 
 
-def redis_snapshot(store: Store, timeout_s: float = 1.5) -> Cached[Snapshot]:
+def redis_snapshot(
+    store: Store, quota: QuotaStore | None = None, timeout_s: float = 1.5
+) -> Cached[Snapshot]:
     """The one cached read behind /readyz and /metrics."""
 
     async def fetch() -> Snapshot:
         async with asyncio.timeout(timeout_s):
             await store.ping()
-            return Snapshot(await store.heartbeat(), await store.stats())
+            beat, stats = await store.heartbeat(), await store.stats()
+            if quota is None:
+                return Snapshot(beat, stats)
+            now = int(time.time() * 1000)
+            pause = await quota.pause(now)
+            until = pause.until_ms if pause is not None else None
+            return Snapshot(beat, stats, await quota.calls_24h(now), until)
 
     return Cached(fetch)

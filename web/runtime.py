@@ -13,17 +13,21 @@ from typing import Protocol
 import httpx
 
 from shared.config import Settings
+from shared.quota_store import QuotaStore
 from shared.store import Store
 from web import demo_art
 from web.admin_guard import AdminGuard
 from web.art import ArtCache
 from web.art_policy import ArtPolicy
+from web.demand import Demand
 from web.follower import follow, watch_poller
 from web.http_limits import LimitedHttpToolsProtocol
 from web.hub import Hub
 from web.metrics import Metrics
 from web.read_cache import Cached, Snapshot, redis_snapshot
 from web.stream_limits import LimitsCollector, StreamLimiter
+
+VIEW_WAIT_S = 1.5  # how long a one-shot view waits for the poll it asked for (#10)
 
 
 class Service(Protocol):
@@ -49,6 +53,7 @@ class WebRuntime:
     limiter: StreamLimiter = field(init=False)
     admin: AdminGuard = field(init=False)
     redis_reads: Cached[Snapshot] = field(init=False)
+    demand: Demand = field(init=False)
     tasks: list[asyncio.Task[None]] = field(default_factory=list)
 
     def __post_init__(self) -> None:
@@ -59,10 +64,24 @@ class WebRuntime:
         )
         self.metrics.registry.register(LimitsCollector(self.limiter, LimitedHttpToolsProtocol))
         self.admin = AdminGuard(self.settings.admin_token)
-        self.redis_reads = redis_snapshot(self.store)
+        self.demand = Demand(QuotaStore(self.store), self.hub)
+        self.redis_reads = redis_snapshot(self.store, self.demand.quota)
         self.http = httpx.AsyncClient(timeout=httpx.Timeout(3.0), follow_redirects=True)
         policy = ArtPolicy.from_settings(self.settings)
         self.art = ArtCache(self.http, policy=policy, local=demo_art.lookup)
+
+    async def fresh(self, max_wait: float = 0.0) -> None:
+        """For one-shot views: ask for a poll when the last one is too old, and wait up
+        to `max_wait` s for it (0: ask, do not wait). Never raises."""
+        await self.demand.fresh(max_wait)
+
+    async def fresh_view(self) -> None:
+        """/embed.svg, /now.txt, /open: ask, and wait briefly for the answer."""
+        await self.demand.fresh(VIEW_WAIT_S)
+
+    def ask_fresh(self) -> None:
+        """Ask without waiting, from code that cannot await (the hot JSON route)."""
+        self.demand.ask()
 
     async def start(self) -> None:
         raw = None
@@ -76,6 +95,7 @@ class WebRuntime:
                 watch_poller(self.store, self.hub, self.settings.stale_after_s, self.demo)
             ),
             asyncio.create_task(self.hub.run_timers(self.settings.sse_ping_interval)),
+            asyncio.create_task(self.demand.run()),
         ]
         for service in self.services:
             await service.start()

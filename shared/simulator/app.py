@@ -14,10 +14,11 @@ import asyncio
 import base64
 import binascii
 import hashlib
+import math
 import re
 import secrets
 import time
-from collections import Counter
+from collections import Counter, deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -52,6 +53,31 @@ class Fault:
     malformed: bool = False
     error: str | None = None  # an OAuth error code for the token endpoint
     message: str | None = None  # the Web API error message, e.g. Development Mode's 403 texts
+    reason: str | None = None  # a 429's body reason, e.g. "QUOTA_EXCEEDED"; None: rate limit
+
+
+@dataclass
+class Quota:
+    """Development Mode's daily quota: at most `limit` calls (every endpoint) in any
+    rolling `window_s`; past it, 429 QUOTA_EXCEEDED with Retry-After to when the window
+    frees a call. `limit` None: no quota (the default, and `nowplaying run`'s demo)."""
+
+    limit: int | None
+    window_s: int = 86_400
+    calls: deque[int] = field(default_factory=deque)
+    refused: int = 0
+
+    def admit(self, now: int) -> int | None:
+        """Record a call and return None, or refuse it: the Retry-After in seconds."""
+        if self.limit is None:
+            return None
+        while self.calls and self.calls[0] <= now - self.window_s * 1000:
+            self.calls.popleft()
+        if len(self.calls) < self.limit:
+            self.calls.append(now)
+            return None
+        self.refused += 1
+        return max(1, math.ceil((self.calls[0] + self.window_s * 1000 - now) / 1000))
 
 
 @dataclass
@@ -75,6 +101,7 @@ class SimState:
     last_client_auth: str | None = None
     forbidden: str | None = None  # set: every Web API call answers 403 with this message
     clock: Callable[[], int] = now_ms
+    quota: Quota = field(default_factory=lambda: Quota(None))
 
     def count(self, endpoint: str, status: int) -> None:
         self.calls[f"{endpoint} {status}"] += 1
@@ -109,11 +136,7 @@ async def _apply_fault(state: SimState, endpoint: str) -> Response | None:
     if fault.status == 429:
         retry = fault.retry_after
         state.blocked_until_ms = state.clock() + (retry if retry is not None else 30) * 1000
-        headers = {"Retry-After": str(retry)} if retry is not None else {}
-        body = {
-            "error": {"status": 429, "message": "Too many requests", "reason": "QUOTA_EXCEEDED"}
-        }
-        return JSONResponse(body, 429, headers=headers)
+        return too_many(retry, fault.reason)
     if endpoint == "token" and fault.error:
         return _oauth_error(fault.error, "Injected fault", fault.status)
     if fault.status == 401:
@@ -121,6 +144,15 @@ async def _apply_fault(state: SimState, endpoint: str) -> Response | None:
     if fault.status < 400:
         return None  # a pure delay
     return _error(fault.status, fault.message or "Injected fault")
+
+
+def too_many(retry_after: int | None, reason: str | None) -> JSONResponse:
+    """Spotify's 429: the rate limit says no reason, the daily quota says QUOTA_EXCEEDED."""
+    headers = {"Retry-After": str(retry_after)} if retry_after is not None else {}
+    error: dict[str, Any] = {"status": 429, "message": "Too many requests"}
+    if reason:
+        error["reason"] = reason
+    return JSONResponse({"error": error}, 429, headers=headers)
 
 
 def _client_from(request: Request, form: dict[str, str]) -> tuple[str | None, str | None]:
@@ -148,6 +180,10 @@ def build_app(state: SimState) -> Starlette:
         """Record the call; a fault or an auth failure answers instead of the endpoint."""
         if state.clock() < state.blocked_until_ms:
             state.calls_while_blocked += 1
+        retry = state.quota.admit(state.clock())
+        if retry is not None:
+            state.blocked_until_ms = max(state.blocked_until_ms, state.clock() + retry * 1000)
+            return too_many(retry, "QUOTA_EXCEEDED")
         response = await _apply_fault(state, endpoint)
         if response is not None:
             return response
@@ -294,6 +330,12 @@ def build_app(state: SimState) -> Starlette:
             "calls": dict(state.calls),
             "callsWhileBlocked": state.calls_while_blocked,
             "faults": len(state.faults),
+            "quota": {
+                "limit": state.quota.limit,
+                "window": state.quota.window_s,
+                "used": len(state.quota.calls),
+                "refused": state.quota.refused,
+            },
         }
 
     async def control_state(request: Request) -> Response:
@@ -349,6 +391,9 @@ def build_app(state: SimState) -> Starlette:
                 state.access_tokens[token] = 0
         if issued is not None:
             state.refresh_tokens[issued] = True
+        quota = inputs.quota(body)
+        if quota is not None:
+            state.quota = Quota(*quota)
         if reset:
             state.calls.clear()
             state.calls_while_blocked = 0

@@ -128,6 +128,18 @@ def fault_list(body: Mapping[str, Any], queued: int) -> list[dict[str, Any]]:
                 "malformed": flag(f, "malformed") or False,
                 "error": text(f, "error", 64),
                 "message": text(f, "message", 256),
+                "reason": text(f, "reason", 64),
             }
         )
     return faults
+
+
+def quota(body: Mapping[str, Any]) -> tuple[int | None, int] | None:
+    """`{"quota": {"limit": N, "window": s}}` of POST /_sim/config: (limit, window), a null
+    limit or quota turning it off; None when the body does not mention it."""
+    if "quota" not in body:
+        return None
+    raw = body["quota"] or {}
+    if not isinstance(raw, dict):
+        raise BadInput("quota must be an object")
+    return integer(raw, "limit", 1, 10_000_000), integer(raw, "window", 1, 30 * 86_400) or 86_400

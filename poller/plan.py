@@ -1,0 +1,88 @@
+"""When to poll next: the whole schedule as one pure function of what is known now.
+
+The poller computes the next wake time with `next_poll`; a driver runs it: APScheduler in
+production (poller/service.py), a discrete-event loop on a simulated clock in
+bench/quota_week.py. Nothing here reads a clock or does I/O, which is what lets the
+benchmark drive the same decisions through a simulated week.
+
+- watched (an SSE stream is open, or POLL_MODE=always): the paced interval (pacing.py),
+  or just after the predicted end of the item when that comes sooner; after 10 minutes
+  with nothing playing, IDLE_POLL_INTERVAL, stretched by the same pacing factor;
+- unwatched: just after the predicted end of the item while something plays, at most
+  UNWATCHED_PLAYING_S apart; UNWATCHED_IDLE_S when nothing plays. One-shot views wake
+  the poller in between (shared/freshness.py);
+- a 204 right after a playing item is confirmed CONFIRM_204_S later before it is shown.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from poller import pacing
+from poller.policy import END_OF_TRACK_SLACK_S, IDLE_AFTER_MS, is_playing
+from shared.changes import expected_progress
+from shared.document import Song
+
+UNWATCHED_PLAYING_S = 600.0
+UNWATCHED_IDLE_S = 3600.0
+CONFIRM_204_S = 2.0
+MIN_DELAY_S = 0.2
+
+
+@dataclass(frozen=True)
+class Situation:
+    """What the poller knows after a poll."""
+
+    now_ms: int
+    song: Song | None
+    watched: bool
+    used: int  # Spotify calls in the rolling 24 h
+    budget: int
+    poll_s: float
+    idle_poll_s: float
+    idle_since_ms: int | None = None
+    confirming_204: bool = False
+
+
+@dataclass(frozen=True)
+class Plan:
+    delay_s: float
+    reason: str  # "confirm", "end", "watched", "idle", "unwatched"
+
+
+def seconds_to_end(song: Song | None, now_ms: int) -> float | None:
+    """Seconds until the playing item ends naturally, or None when unknown."""
+    if song is None or not is_playing(song) or song["durationMs"] is None:
+        return None
+    position = expected_progress(song, now_ms)
+    if position is None:
+        return None
+    return max(0.0, (song["durationMs"] - position) / 1000)
+
+
+def next_poll(s: Situation) -> Plan:
+    """Seconds until the next poll, and why."""
+    if s.confirming_204:
+        return Plan(CONFIRM_204_S, "confirm")
+    to_end = seconds_to_end(s.song, s.now_ms)
+    end_s = None if to_end is None else max(MIN_DELAY_S, to_end + END_OF_TRACK_SLACK_S)
+    if s.watched:
+        interval = pacing.paced_interval(s.poll_s, s.used, s.budget)
+        idle = s.idle_since_ms is not None and s.now_ms - s.idle_since_ms >= IDLE_AFTER_MS
+        if idle and not is_playing(s.song):
+            # Pacing stretches IDLE_POLL_INTERVAL by the same factor as POLL_INTERVAL.
+            return Plan(max(interval, s.idle_poll_s * interval / s.poll_s), "idle")
+        if end_s is not None and end_s < interval:
+            return Plan(end_s, "end")
+        return Plan(interval, "watched")
+    if is_playing(s.song):
+        if end_s is not None and end_s <= UNWATCHED_PLAYING_S:
+            return Plan(end_s, "end")
+        return Plan(UNWATCHED_PLAYING_S, "unwatched")
+    return Plan(UNWATCHED_IDLE_S, "unwatched")
+
+
+def hold_empty_answer(shown: Song | None, confirming: bool) -> bool:
+    """A 204 right after a playing item may be a stray one: keep the item shown and
+    confirm with one more poll. A second 204 in a row is believed."""
+    return not confirming and is_playing(shown)

@@ -1,0 +1,165 @@
+"""The Redis side of the Spotify budget, the quota pause, demand and wake requests.
+
+Keys (P = REDIS_PREFIX): `P:spotify:calls` a sorted set, one member per call scored by
+its time (ms), trimmed to 24 h; `P:spotify:pause` a string `{"until", "reason"}` expiring
+at `until`; `P:demand` a hash, one field per web process, `{"streams", "until"}`;
+`P:wake` the channel of wake requests; `P:poller:lastpoll` the time of the last poll.
+
+What must stay true: a call is recorded before it is made, under WATCH on both the call
+set and the pause, so two pollers reserving at once cannot both take the last call, and
+no call is made during a pause another poller stored.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+from redis.exceptions import WatchError
+
+from shared import budget
+from shared.store import Store
+
+
+@dataclass(frozen=True)
+class Pause:
+    until_ms: int
+    reason: str  # "quota" (Spotify's QUOTA_EXCEEDED) or "budget" (SPOTIFY_DAILY_BUDGET)
+
+
+@dataclass(frozen=True)
+class Reservation:
+    allowed: bool
+    used: int  # calls in the window, this one included when allowed
+    pause: Pause | None
+
+
+def _pause_from(raw: Any, now_ms: int) -> Pause | None:
+    try:
+        value = json.loads(raw) if raw else None
+        pause = Pause(int(value["until"]), str(value["reason"])) if value else None
+    except (ValueError, KeyError, TypeError):
+        return None
+    return pause if pause is not None and pause.until_ms > now_ms else None
+
+
+class QuotaStore:
+    """Budget, pause, demand and wake-ups on one Store's Redis and prefix."""
+
+    def __init__(self, store: Store) -> None:
+        self.redis = store.redis
+        self.keys = store.keys
+
+    # -- the budget and the pause -----------------------------------------------------
+
+    async def reserve(self, now_ms: int, limit: int) -> Reservation:
+        """Record one call at `now_ms` if the budget and any pause allow it."""
+        calls, pause_key = self.keys.spotify_calls, self.keys.spotify_pause
+        async with self.redis.pipeline(transaction=True) as pipe:
+            while True:
+                try:
+                    await pipe.watch(calls, pause_key)
+                    pause = _pause_from(await pipe.get(pause_key), now_ms)
+                    if pause is not None:
+                        await pipe.unwatch()  # type: ignore[no-untyped-call]
+                        return Reservation(False, await self._count(now_ms), pause)
+                    low = now_ms - budget.WINDOW_MS
+                    raw: list[Any] = await pipe.zrangebyscore(
+                        calls, f"({low}", "+inf", withscores=True
+                    )
+                    stamps = [int(score) for _, score in raw]
+                    decision = budget.decide(stamps, limit, now_ms)
+                    pipe.multi()  # type: ignore[no-untyped-call]
+                    if decision.allowed:
+                        pipe.zadd(calls, {f"{now_ms}:{uuid.uuid4().hex[:10]}": now_ms})
+                        pipe.zremrangebyscore(calls, "-inf", low)
+                        pipe.pexpire(calls, budget.WINDOW_MS)
+                        await pipe.execute()
+                        return Reservation(True, decision.used + 1, None)
+                    until = decision.paused_until_ms or now_ms
+                    pause = Pause(until, "budget")
+                    self._queue_pause(pipe, pause, now_ms)
+                    await pipe.execute()
+                    return Reservation(False, decision.used, pause)
+                except WatchError:
+                    continue
+
+    async def pause_if_spent(self, now_ms: int, limit: int) -> Pause | None:
+        """After the last call of the budget: store and return the pause it starts now,
+        so the document says so at once rather than at the next refused call."""
+        low = now_ms - budget.WINDOW_MS
+        raw: list[Any] = await self.redis.zrangebyscore(
+            self.keys.spotify_calls, f"({low}", "+inf", withscores=True
+        )
+        decision = budget.decide([int(score) for _, score in raw], limit, now_ms)
+        if decision.allowed or decision.paused_until_ms is None:
+            return None
+        pause = Pause(decision.paused_until_ms, "budget")
+        await self.set_pause(pause, now_ms)
+        return pause
+
+    def _queue_pause(self, pipe: Any, pause: Pause, now_ms: int) -> None:
+        value = json.dumps({"until": pause.until_ms, "reason": pause.reason})
+        pipe.set(self.keys.spotify_pause, value, px=max(1, pause.until_ms - now_ms))
+
+    async def set_pause(self, pause: Pause, now_ms: int) -> None:
+        """Spotify said QUOTA_EXCEEDED: no poller calls any endpoint until `until`."""
+        async with self.redis.pipeline(transaction=True) as pipe:
+            self._queue_pause(pipe, pause, now_ms)
+            await pipe.execute()
+
+    async def pause(self, now_ms: int) -> Pause | None:
+        return _pause_from(await self.redis.get(self.keys.spotify_pause), now_ms)
+
+    async def _count(self, now_ms: int) -> int:
+        count: int = await self.redis.zcount(
+            self.keys.spotify_calls, f"({now_ms - budget.WINDOW_MS}", "+inf"
+        )
+        return count
+
+    async def calls_24h(self, now_ms: int) -> int:
+        return await self._count(now_ms)
+
+    # -- demand and wake-ups ------------------------------------------------------------
+
+    async def report_demand(self, web_id: str, streams: int, until_ms: int) -> None:
+        value = json.dumps({"streams": streams, "until": until_ms})
+        await self.redis.hset(self.keys.demand, web_id, value)
+
+    async def withdraw_demand(self, web_id: str) -> None:
+        await self.redis.hdel(self.keys.demand, web_id)
+
+    async def demand(self, now_ms: int) -> int:
+        """Open streams over every live web process; a dead process's entry expires."""
+        raw: dict[Any, Any] = await self.redis.hgetall(self.keys.demand)
+        total, expired = 0, []
+        for field, value in raw.items():
+            try:
+                entry = json.loads(value)
+                streams, until = int(entry["streams"]), int(entry["until"])
+            except (ValueError, KeyError, TypeError):
+                streams, until = 0, 0
+            if until <= now_ms:
+                expired.append(field)
+            else:
+                total += max(0, streams)
+        if expired:
+            await self.redis.hdel(self.keys.demand, *expired)
+        return total
+
+    async def request_wake(self, reason: str) -> int:
+        """Publish a wake request; the number of pollers that heard it (0: none runs)."""
+        heard: int = await self.redis.publish(self.keys.wake, reason)
+        return heard
+
+    async def set_last_poll(self, now_ms: int) -> None:
+        await self.redis.set(self.keys.last_poll, str(now_ms), ex=86400)
+
+    async def last_poll(self) -> int | None:
+        raw = await self.redis.get(self.keys.last_poll)
+        try:
+            return int(raw) if raw else None
+        except ValueError:
+            return None
