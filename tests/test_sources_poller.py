@@ -240,3 +240,48 @@ async def test_listenbrainz_asks_for_the_last_listen_once_per_idle_spell(
     poller = make_poller(**NO_SPOTIFY, **LISTENBRAINZ)
     await run(poller, clock, 300)
     assert sims.listenbrainz.calls["listens"] == 1 and sims.listenbrainz.calls["playing-now"] > 10
+
+
+async def test_spotifys_daily_quota_with_lastfm_answering_is_neither_paused_nor_stale(
+    make_poller: MakePoller, fake_store: Store, clock: ManualClock, sim: SimState
+) -> None:
+    poller = make_poller(**LASTFM)
+    await run(poller, clock, 1)
+    quota = Fault("currently-playing", status=429, retry_after=49_861, reason="QUOTA_EXCEEDED")
+    sim.faults.append(quota)
+    await run(poller, clock, poller.settings.poll_interval * 2)
+    assert poller.pause is not None and poller.pause.reason == "quota"  # Spotify is paused
+    doc = await document(fake_store)
+    assert doc["song"] is not None and doc["song"]["provider"] == "lastfm"
+    assert doc["pausedUntil"] is None and doc["stale"] is False
+
+
+async def test_with_no_stream_open_the_scrobblers_read_sparsely(
+    make_poller: MakePoller, clock: ManualClock
+) -> None:
+    poller = make_poller(**NO_SPOTIFY, **LASTFM, poll_mode="viewers")
+    assert poller.failover is not None
+    delay = await poller.failover.poll(poller)
+    assert poller.watched is False
+    assert delay >= 59 > poller.settings.poll_interval  # not every POLL_INTERVAL
+
+
+async def test_a_view_makes_every_scrobbler_due_at_once(
+    make_poller: MakePoller, clock: ManualClock
+) -> None:
+    poller = make_poller(**NO_SPOTIFY, **LASTFM, poll_mode="viewers")
+    await run(poller, clock, 1)
+    assert poller.failover is not None
+    now = int(clock.now * 1000)
+    poller.failover.due_by(now)
+    assert poller.failover.slots["lastfm"].due_ms == now
+
+
+async def test_a_scrobbler_poll_stamps_the_last_poll_the_web_reads(
+    make_poller: MakePoller, fake_store: Store, clock: ManualClock
+) -> None:
+    """Else the web's freshness check finds no poll and every README view waits."""
+    poller = make_poller(**NO_SPOTIFY, **LASTFM, poll_mode="viewers")
+    await run(poller, clock, 1)
+    assert poller.last_poll_ms is not None
+    assert await poller.quota.last_poll() == poller.last_poll_ms
