@@ -84,10 +84,15 @@ async def until(
 
 @contextlib.asynccontextmanager
 async def running_stack(
-    redis: RedisServer, sim_front: Callable[[ASGIApp], ASGIApp] | None = None, **env: str
+    redis: RedisServer,
+    sim_front: Callable[[ASGIApp], ASGIApp] | None = None,
+    *,
+    first_song: bool = True,
+    **env: str,
 ) -> AsyncIterator[Stack]:
     """`sim_front`: an app in front of the simulator on its socket (extra routes a test
-    needs on the provider's origin)."""
+    needs on the provider's origin). `first_song`: wait for the poller's first song, as
+    most tests start from a last good document."""
     raise_fd_limit()
     sim = new_state("http://127.0.0.1")
     sim_app: ASGIApp = build_app(sim)
@@ -129,6 +134,12 @@ async def running_stack(
                     return (await stack.get("/readyz")).status_code == 200
 
                 await until(ready, 30, "the stack is ready")
+
+                async def has_song() -> bool:  # /readyz is 200 from the first heartbeat on
+                    return (await stack.get("/api/now-playing")).json()["song"] is not None
+
+                if first_song:
+                    await until(has_song, 30, "the poller published a first song")
                 yield stack
                 logs = stack.logs()
                 leaked = [s for s in stack.secrets() if s in logs]

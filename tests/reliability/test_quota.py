@@ -123,7 +123,9 @@ async def test_two_pollers_never_pass_the_daily_budget(redis_server: RedisServer
     earlier = int(time.time() * 1000) - 3_600_000
     await store.redis.zadd(store.keys.spotify_calls, {f"old{i}": earlier + i for i in range(11)})
     await store.close()
-    async with running_stack(redis_server, SPOTIFY_DAILY_BUDGET="12", REDIS_PREFIX=prefix) as stack:
+    async with running_stack(
+        redis_server, first_song=False, SPOTIFY_DAILY_BUDGET="12", REDIS_PREFIX=prefix
+    ) as stack:
         stack.procs["poller2"] = python("poller2", ["-m", "poller"], stack.env)
 
         async def paused() -> bool:
