@@ -463,3 +463,31 @@ async def test_the_overlay_takes_its_options_from_the_url(
         5,
     )
     await page.close()
+
+
+async def test_a_lastfm_sourced_card_shows_no_progress_bar_and_says_now_playing(
+    browser: Browser, site: str, fake_store: Store
+) -> None:
+    """Scrobblers know no position: the card draws no bar rather than a wrong one.
+    Writes docs/img/look-lastfm.png, the README's Last.fm look."""
+    await put(
+        fake_store,
+        name="Heroes",
+        artists=["David Bowie"],
+        album="Heroes",
+        provider="lastfm",
+        url="https://www.last.fm/music/David+Bowie/_/Heroes",
+        spotifyUrl=None,
+        explicit=None,
+        durationMs=None,
+        progressMs=None,
+        progressAt=None,
+    )
+    page = await browser.new_page(viewport={"width": 680, "height": 160})
+    await page.goto(site + "/embed.svg")
+    assert await page.evaluate("document.querySelectorAll('.bar').length") == 0
+    text = await page.evaluate("document.documentElement.textContent")
+    assert "Now playing" in text and "Heroes" in text and "Paused" not in text
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    await page.screenshot(path=str(SHOTS / "look-lastfm.png"))
+    await page.close()
