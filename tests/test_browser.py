@@ -4,6 +4,7 @@ Also writes the README screenshots (docs/img/) from what the browser really rend
 
 from __future__ import annotations
 
+import contextlib
 import os
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -98,8 +99,9 @@ async def test_widget_js_renders_a_live_card_in_a_page_of_another_origin(
         await page.close()
 
 
-async def test_screenshots_for_the_readme(browser: object, fake_store: Store) -> None:
-    """Renders the demo-shaped card in light and dark, and the SVG card, into docs/img."""
+@contextlib.asynccontextmanager
+async def demo_site(fake_store: Store) -> AsyncIterator[str]:
+    """The demo as `nowplaying run` serves it, one track in: the screenshots' subject."""
     if os.environ.get("NOWPLAYING_SCREENSHOTS", "1") == "0":
         pytest.skip("screenshots disabled")
     settings = Settings(redis_prefix=fake_store.keys.prefix)
@@ -112,6 +114,12 @@ async def test_screenshots_for_the_readme(browser: object, fake_store: Store) ->
         poller.fallback_active = False
         await poller.poll_once()
         SHOTS.mkdir(parents=True, exist_ok=True)
+        yield base
+
+
+async def test_screenshots_for_the_readme(browser: object, fake_store: Store) -> None:
+    """Renders the demo-shaped card in light and dark, and the SVG card, into docs/img."""
+    async with demo_site(fake_store) as base:
         for scheme in ("light", "dark"):
             page = await browser.new_page(  # type: ignore[attr-defined]
                 viewport={"width": 560, "height": 200}, color_scheme=scheme

@@ -9,7 +9,6 @@ from __future__ import annotations
 import asyncio
 import base64
 import json
-import os
 import time
 from collections.abc import AsyncIterator
 from datetime import datetime
@@ -19,13 +18,12 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from nowplaying.run import demo_poller
 from shared.config import Settings
 from shared.document import Document, Song
 from shared.store import Store
 from tests import test_browser
 from tests.conftest import serve
-from tests.test_browser import SHOTS
+from tests.test_browser import SHOTS, demo_site
 from tests.webutil import song
 from web.app import WebRuntime, build_app
 
@@ -412,18 +410,7 @@ LOOKS = {
 
 async def test_screenshots_of_each_look(browser: Browser, fake_store: Store) -> None:
     """The SVG card in each look, and the compact widget, from the demo player."""
-    if os.environ.get("NOWPLAYING_SCREENSHOTS", "1") == "0":
-        pytest.skip("screenshots disabled")
-    settings = Settings(redis_prefix=fake_store.keys.prefix)
-    poller, art_route = demo_poller(settings, fake_store, "http://127.0.0.1")
-    runtime = WebRuntime(settings, fake_store, demo=True, services=[poller])
-    async with serve(build_app(runtime, [art_route])) as base:
-        # The simulator is reachable only through the poller's in-process transport.
-        sim_state = poller.http._transport.app.state.sim  # type: ignore[attr-defined]
-        sim_state.player.set_state(sim_state.clock(), index=0, position_ms=61_000)
-        poller.fallback_active = False
-        await poller.poll_once()
-        SHOTS.mkdir(parents=True, exist_ok=True)
+    async with demo_site(fake_store) as base:
         page = await browser.new_page(viewport={"width": 680, "height": 160})
         for name, query in LOOKS.items():
             await page.set_content(
