@@ -5,7 +5,7 @@
 #
 #   scripts/ci-python.sh            SUITE=sid by default; SUITE=trixie for Debian 13's 3.13
 #
-# The chroot gets what `make test` needs under CI=true (redis-server, chromium, wrk, Compose,
+# The chroot gets what `make test` needs under CI=true (redis-server, chromium, wrk, nginx, caddy, Compose,
 # git, make) from the suite's own packages, and this machine's extra CA certificates so pip can
 # pass a TLS-inspecting egress. It is kept between runs in $STATE and refreshed with apt-get.
 set -euo pipefail
@@ -15,7 +15,7 @@ STATE=${NOWPLAYING_PYTHON_STATE:-/var/cache/nowplaying-python}
 ROOTFS=$STATE/$SUITE
 HERE=$(cd "$(dirname "$0")/.." && pwd)
 PACKAGES=(python3 python3-venv python3-dev build-essential make git ca-certificates curl
-          redis-server chromium wrk docker-compose docker-cli procps)
+          redis-server chromium wrk docker-compose docker-cli procps nginx caddy)
 
 say() { echo "ci-python: $*" >&2; }
 
