@@ -195,7 +195,7 @@ async def test_a_change_animates_into_the_overlay(
     )
     await put(fake_store, name="Second Song", id="second")
     await card.get_by_text("Second Song").wait_for(timeout=10_000)
-    await page.wait_for_function("window.started.includes('enter')", timeout=5_000)
+    await wait_until(page, "window.started.includes('enter')", 5)
     await page.close()
 
 
