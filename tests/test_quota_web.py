@@ -105,10 +105,29 @@ async def test_json_reads_ask_for_at_most_one_poll_a_second(
     pubsub = fake_store.redis.pubsub()
     await pubsub.subscribe(fake_store.keys.wake)
     await pubsub.get_message(timeout=1)
+    started = time.monotonic()
     for _ in range(20):
         assert (await client.get("/api/now-playing")).status_code == 200
+    seconds = time.monotonic() - started  # a loaded machine may need more than one
     heard = []
     while message := await pubsub.get_message(ignore_subscribe_messages=True, timeout=0.3):
         heard.append(message["data"])
-    assert heard == [b"view"]
+    assert heard[:1] == [b"view"] and len(heard) <= 1 + int(seconds), (heard, seconds)
+    await pubsub.aclose()
+
+
+async def test_one_shot_views_within_a_second_share_one_check(
+    runtime: WebRuntime, fake_store: Store
+) -> None:
+    pubsub = fake_store.redis.pubsub()  # a listener, so each check that asks is heard
+    await pubsub.subscribe(fake_store.keys.wake)
+    await pubsub.get_message(timeout=1)
+    started = time.monotonic()
+    for _ in range(20):
+        await runtime.fresh(max_wait=0.0)
+    seconds = time.monotonic() - started
+    heard = []
+    while message := await pubsub.get_message(ignore_subscribe_messages=True, timeout=0.3):
+        heard.append(message["data"])
+    assert heard[:1] == [b"view"] and len(heard) <= 1 + int(seconds), (heard, seconds)
     await pubsub.aclose()

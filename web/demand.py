@@ -4,8 +4,8 @@ Each web process writes how many SSE streams it holds into Redis every few secon
 an expiry, so a web process that dies stops counting within DEMAND_TTL_S. A stream that
 opens (the count goes up) also sends a wake request at once. One-shot reads call
 `fresh()`: when the last poll is older than the freshness window they publish one wake
-request (coalesced: one in flight per process) and, when asked to, wait a bounded time
-for the poll to land.
+request (coalesced: one check per process per ASK_EVERY_S, its answer shared by the
+views that arrive meanwhile) and, when asked to, wait a bounded time for the poll to land.
 """
 
 from __future__ import annotations
@@ -42,6 +42,7 @@ class Demand:
         self.web_id = uuid.uuid4().hex[:12]
         self.pending: asyncio.Task[int | None] | None = None
         self.last_ask = -ASK_EVERY_S
+        self.landed = 0  # the latest asked time whose poll this process saw land
 
     def ask(self) -> None:
         """Ask without waiting, from the hot JSON route: at most one Redis read per
@@ -94,14 +95,23 @@ class Demand:
         Never raises: a view answers with what it has when Redis or the poller is slow."""
         try:
             async with asyncio.timeout(max(max_wait, 0.01) + 0.5):
-                if self.pending is None or self.pending.done():
+                moment = time.monotonic()
+                if self.pending is None or (
+                    self.pending.done() and moment - self.last_ask >= ASK_EVERY_S
+                ):
+                    # One check per ASK_EVERY_S: within it, views share its answer, so a
+                    # flood of /now.txt costs Redis no more than one read a second.
+                    self.last_ask = moment
                     self.pending = asyncio.create_task(self._quiet_ask())
                 asked = await asyncio.shield(self.pending)
-                if asked is None or max_wait <= 0:
+                if asked is None or max_wait <= 0 or asked <= self.landed:
                     return
                 version = self.hub.version
                 deadline = time.monotonic() + max_wait
-                while time.monotonic() < deadline and self.hub.version == version:
+                while time.monotonic() < deadline:
+                    if self.hub.version != version:
+                        self.landed = max(self.landed, asked)
+                        return
                     last = await self.quota.last_poll()
                     if last is not None and last >= asked:
                         # The poll landed; its publish may still be on its way to the
@@ -109,6 +119,7 @@ class Demand:
                         raw = await self.quota.redis.get(self.quota.keys.current)
                         if isinstance(raw, bytes):
                             self.hub.update(raw)
+                        self.landed = max(self.landed, asked)
                         return
                     await asyncio.sleep(WAIT_STEP_S)
         except Exception as exc:
