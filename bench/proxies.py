@@ -212,7 +212,16 @@ async def serve(app: ASGIApp) -> AsyncIterator[str]:
         sock.close()
 
 
-async def _main(changes: int) -> None:
+Row = tuple[str, list[str]]
+
+
+def available() -> str | None:
+    """None when nginx, caddy and chromium are all on PATH, else what is missing."""
+    missing = [tool for tool in ("nginx", "caddy", "chromium") if shutil.which(tool) is None]
+    return ", ".join(missing) or None
+
+
+async def measure(changes: int) -> list[Row]:
     """Delays through no proxy, nginx and Caddy, side by side in one run, in Chromium."""
     import fakeredis
     from playwright.async_api import async_playwright
@@ -233,7 +242,7 @@ async def _main(changes: int) -> None:
 
     await change()
     settings = Settings(redis_prefix="bench")
-    rows: list[tuple[str, list[str]]] = []
+    rows: list[Row] = []
     async with (
         serve(build_app(WebRuntime(settings, store))) as app,
         serve(without_identity(build_app(WebRuntime(settings, store)))) as bare,
@@ -265,15 +274,34 @@ async def _main(changes: int) -> None:
                 rows.append((name, [f"none within 5 s ({type(exc).__name__})", "", ""]))
             await page.close()
         await browser.close()
-    print(f"Command: `python -m bench.proxies --changes {changes}`\n")
-    print("| path (Chromium EventSource, gzip accepted) | initial event ", end="")
-    print("| change, median | change, max |")
-    print("|---|---:|---:|---:|")
-    for name, figures in rows:
-        print(f"| {name} | {' | '.join(figures)} |")
+    return rows
+
+
+def section(rows: list[Row], changes: int) -> str:
+    """The BENCHMARKS.md section: the table and what its columns and last row mean."""
+    lines = [
+        "## SSE through reverse proxies",
+        "",
+        f"Command: `python -m bench.proxies --changes {changes}`",
+        "",
+        "| path (Chromium EventSource, gzip accepted) | initial event "
+        "| change, median | change, max |",
+        "|---|---:|---:|---:|",
+        *(f"| {name} | {' | '.join(figures)} |" for name, figures in rows),
+        "",
+        '"initial event": from opening the EventSource to its first event (connection setup',
+        'included). "change": from publishing a new version to its arrival in the page. Each',
+        "proxy runs the file from `deploy/` that docs/DEPLOY.md shows, with compression on.",
+        'The rows "app without the header" serve the stream without its',
+        "`Content-Encoding: identity`: Caddy 2.6's `encode gzip` then holds the stream",
+        "(caddyserver/caddy#6293), which is what the header fixes.",
+        "",
+    ]
+    return "\n".join(lines)
 
 
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--changes", type=int, default=20)
-    asyncio.run(_main(parser.parse_args().changes))
+    count = parser.parse_args().changes
+    print(section(asyncio.run(measure(count)), count))

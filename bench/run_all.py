@@ -22,6 +22,7 @@ from bench import (
     http_json,
     limits_cost,
     live,
+    proxies,
     quota_week,
     source_calls,
     spotify_calls,
@@ -276,9 +277,18 @@ def main() -> None:
     sources = asyncio.run(source_calls.measure())
     print("request limits: with and without (wrk, fan-out)", flush=True)
     limits = limits_cost.measure(runs, 2 if args.quick else 5, 1000 if args.quick else 5000)
+    missing = proxies.available()
+    changes = 5 if args.quick else 20
+    print("sse through nginx and caddy (chromium)", flush=True)
+    proxy_rows = [] if missing else asyncio.run(proxies.measure(changes))
     text = render(calls, fanout, json_result, live_result, time.monotonic() - started, runs, week)
     text += source_calls.section(sources)
     text += "\n" + limits_cost.section(limits)
+    text += "\n" + (
+        proxies.section(proxy_rows, changes)
+        if not missing
+        else f"## SSE through reverse proxies\n\nNot measured: {missing} not installed.\n"
+    )
     args.output.write_text(text)
     print(text)
     print(f"wrote {args.output}", file=sys.stderr)
