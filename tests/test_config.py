@@ -63,7 +63,11 @@ def test_the_real_environment_wins_over_the_env_file(tmp_path: Path) -> None:
 
 def test_secrets_are_not_in_the_settings_repr() -> None:
     s = load_settings(
-        {"SPOTIFY_CLIENT_SECRET": "s3cr3t-value", "ADMIN_TOKEN": "adm1n-value-long-enough-for-24"}
+        {
+            "SPOTIFY_CLIENT_ID": "id",
+            "SPOTIFY_CLIENT_SECRET": "s3cr3t-value",
+            "ADMIN_TOKEN": "adm1n-value-long-enough-for-24",
+        }
     )
     assert "s3cr3t-value" not in repr(s) and "adm1n-value-long-enough-for-24" not in repr(s)
 
@@ -129,3 +133,17 @@ def test_python_m_poller_with_an_invalid_value_still_exits_2(tmp_path: Path) -> 
         check=False,
     )
     assert done.returncode == 2 and "POLL_INTERVAL" in done.stderr
+
+
+@pytest.mark.parametrize(
+    ("given", "missing"),
+    [
+        ("SPOTIFY_CLIENT_ID", "SPOTIFY_CLIENT_SECRET"),
+        ("SPOTIFY_CLIENT_SECRET", "SPOTIFY_CLIENT_ID"),
+    ],
+)
+def test_half_a_spotify_app_names_the_missing_variable(given: str, missing: str) -> None:
+    with pytest.raises(ConfigError) as caught:
+        load_settings({given: "value"})
+    assert caught.value.variable == missing
+    assert str(caught.value) == f"{missing}: is required when {given} is set"
