@@ -46,6 +46,7 @@ from shared.spotify import (
     Unauthorized,
 )
 from shared.store import Store
+from shared.tasks import cancel_and_wait
 
 log = logging.getLogger("nowplaying.poller")
 
@@ -159,9 +160,7 @@ class Poller:
             self.scheduler.shutdown(wait=False)
             self.scheduler = None
         if self.wake_task is not None:
-            self.wake_task.cancel()
-            with contextlib.suppress(BaseException):
-                await self.wake_task
+            await cancel_and_wait([self.wake_task])
             self.wake_task = None
         async with asyncio.timeout(1.0):
             with contextlib.suppress(Exception):

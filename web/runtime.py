@@ -15,6 +15,7 @@ import httpx
 from shared.config import Settings
 from shared.quota_store import QuotaStore
 from shared.store import Store
+from shared.tasks import cancel_and_wait
 from web import demo_art
 from web.admin_guard import AdminGuard
 from web.art import ArtCache
@@ -104,9 +105,5 @@ class WebRuntime:
         self.hub.close()
         for service in reversed(self.services):
             await service.stop()
-        for task in self.tasks:
-            task.cancel()
-        for task in self.tasks:
-            with contextlib.suppress(BaseException):
-                await task
+        await cancel_and_wait(self.tasks)
         await self.http.aclose()
