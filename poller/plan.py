@@ -82,6 +82,26 @@ def next_poll(s: Situation) -> Plan:
     return Plan(UNWATCHED_IDLE_S, "unwatched")
 
 
+def watched_delay(
+    *, now_ms: int, song: Song | None, idle_since_ms: int | None, poll_s: float, idle_poll_s: float
+) -> float:
+    """The watched schedule with no budget to pace: what the scrobblers (Last.fm,
+    ListenBrainz: no daily quota) follow. Demand reaches them through the intervals they
+    are given (poller/multisource.py), so Spotify and they share one rule for the end of
+    a track and for going idle."""
+    situation = Situation(
+        now_ms=now_ms,
+        song=song,
+        watched=True,
+        used=0,
+        budget=1,
+        poll_s=poll_s,
+        idle_poll_s=idle_poll_s,
+        idle_since_ms=idle_since_ms,
+    )
+    return next_poll(situation).delay_s
+
+
 def hold_empty_answer(shown: Song | None, confirming: bool) -> bool:
     """A 204 right after a playing item may be a stray one: keep the item shown and
     confirm with one more poll. A second 204 in a row is believed."""

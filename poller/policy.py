@@ -1,10 +1,10 @@
-"""When to poll next, and when data stops being trustworthy. Pure: the caller owns the clock."""
+"""The poll rules both schedules share: what playing means, back-off, when data turns
+stale. Pure: the caller owns the clock. The schedule itself is poller/plan.py."""
 
 from __future__ import annotations
 
 import random
 
-from shared.changes import expected_progress
 from shared.document import Song
 from shared.heartbeat import stale_window_s
 
@@ -16,23 +16,6 @@ AUTH_RETRY_S = 300.0
 
 def is_playing(song: Song | None) -> bool:
     return song is not None and song["source"] == "current" and song["isPlaying"]
-
-
-def next_poll_delay(
-    *, now_ms: int, song: Song | None, idle_since_ms: int | None, poll_s: float, idle_poll_s: float
-) -> float:
-    """Fast while playing (with one extra poll just after the predicted end of the item),
-    slow after ten minutes with nothing playing, fast again as soon as something plays."""
-    if song is not None and is_playing(song) and song["durationMs"] is not None:
-        position = expected_progress(song, now_ms)
-        if position is not None:
-            remaining_s = (song["durationMs"] - position) / 1000
-            if remaining_s + END_OF_TRACK_SLACK_S < poll_s:
-                return max(0.2, remaining_s + END_OF_TRACK_SLACK_S)
-        return poll_s
-    if idle_since_ms is not None and now_ms - idle_since_ms >= IDLE_AFTER_MS:
-        return idle_poll_s
-    return poll_s
 
 
 def backoff_delay(failures: int, poll_s: float, rng: random.Random) -> float:

@@ -15,7 +15,7 @@ from typing import Protocol
 
 import httpx
 
-from poller import policy
+from poller import plan, policy
 from poller.failover import Status
 from shared.config import Settings
 from shared.document import Provider, Song
@@ -119,7 +119,7 @@ class SourceSlot:
             self.idle_since_ms = None
         elif self.idle_since_ms is None:
             self.idle_since_ms = now_ms
-        delay = policy.next_poll_delay(
+        delay = plan.watched_delay(
             now_ms=now_ms,
             song=song,
             idle_since_ms=self.idle_since_ms,

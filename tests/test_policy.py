@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import random
 
-from poller.policy import backoff_delay, next_poll_delay, stale_window_ms
+from poller.plan import watched_delay
+from poller.policy import backoff_delay, stale_window_ms
 from shared.normalize import normalize_current
 from tests.payloads import currently_playing, track
 
@@ -20,14 +21,12 @@ def playing(progress: int, duration: int = 200_000, *, is_playing: bool = True):
 
 
 def test_playing_polls_at_the_poll_interval() -> None:
-    d = next_poll_delay(
-        now_ms=T0, song=playing(10_000), idle_since_ms=None, poll_s=5, idle_poll_s=30
-    )
+    d = watched_delay(now_ms=T0, song=playing(10_000), idle_since_ms=None, poll_s=5, idle_poll_s=30)
     assert d == 5
 
 
 def test_one_extra_poll_comes_just_after_the_predicted_end() -> None:
-    d = next_poll_delay(
+    d = watched_delay(
         now_ms=T0, song=playing(198_000), idle_since_ms=None, poll_s=5, idle_poll_s=30
     )
     assert 2.0 < d < 3.0
@@ -35,23 +34,23 @@ def test_one_extra_poll_comes_just_after_the_predicted_end() -> None:
 
 def test_the_end_prediction_extrapolates_from_progress_at() -> None:
     song = playing(190_000)
-    d = next_poll_delay(now_ms=T0 + 8_000, song=song, idle_since_ms=None, poll_s=5, idle_poll_s=30)
+    d = watched_delay(now_ms=T0 + 8_000, song=song, idle_since_ms=None, poll_s=5, idle_poll_s=30)
     assert 2.0 < d < 3.0
 
 
 def test_nothing_playing_for_under_ten_minutes_stays_fast() -> None:
-    d = next_poll_delay(now_ms=T0, song=None, idle_since_ms=T0 - 9 * MIN, poll_s=5, idle_poll_s=30)
+    d = watched_delay(now_ms=T0, song=None, idle_since_ms=T0 - 9 * MIN, poll_s=5, idle_poll_s=30)
     assert d == 5
 
 
 def test_nothing_playing_for_ten_minutes_goes_slow() -> None:
-    d = next_poll_delay(now_ms=T0, song=None, idle_since_ms=T0 - 10 * MIN, poll_s=5, idle_poll_s=30)
+    d = watched_delay(now_ms=T0, song=None, idle_since_ms=T0 - 10 * MIN, poll_s=5, idle_poll_s=30)
     assert d == 30
 
 
 def test_paused_counts_as_nothing_playing() -> None:
     song = playing(1000, is_playing=False)
-    d = next_poll_delay(now_ms=T0, song=song, idle_since_ms=T0 - 11 * MIN, poll_s=5, idle_poll_s=30)
+    d = watched_delay(now_ms=T0, song=song, idle_since_ms=T0 - 11 * MIN, poll_s=5, idle_poll_s=30)
     assert d == 30
 
 
