@@ -157,6 +157,24 @@ async def test_row3_a_kept_alive_connection_gets_a_new_deadline_for_its_next_hea
     assert first.startswith(b"HTTP/1.1 200 ") and second.startswith(b"HTTP/1.1 408 ")
 
 
+async def test_row3_an_idle_kept_alive_connection_is_not_answered_408(
+    fake_store: Store,
+) -> None:
+    """Between requests the keep-alive timeout governs, not the header timeout."""
+    async with web(fake_store, header_timeout=1.0) as base:
+        parts = urlsplit(base)
+        reader, writer = await asyncio.open_connection(parts.hostname, parts.port)
+        writer.write(b"GET /healthz HTTP/1.1\r\nHost: t\r\n\r\n")
+        first = await asyncio.wait_for(reader.readuntil(b'{"status":"ok"}'), 5)
+        with contextlib.suppress(TimeoutError):  # nothing may arrive while idle
+            idle = await asyncio.wait_for(reader.read(100), 2.5)
+            raise AssertionError(f"an idle keep-alive connection got {idle!r}")
+        writer.write(b"GET /healthz HTTP/1.1\r\nHost: t\r\n\r\n")
+        second = await asyncio.wait_for(reader.readuntil(b'{"status":"ok"}'), 5)
+        writer.close()
+    assert first.startswith(b"HTTP/1.1 200 ") and second.startswith(b"HTTP/1.1 200 ")
+
+
 async def open_stream(
     client: httpx.AsyncClient, base: str, stack: contextlib.AsyncExitStack, **headers: str
 ) -> httpx.Response:
