@@ -93,6 +93,16 @@ class Demand:
     async def fresh(self, max_wait: float = 0.0) -> None:
         """Ask for a poll when the document may be old; wait up to `max_wait` s for it.
         Never raises: a view answers with what it has when Redis or the poller is slow."""
+        pending = self.pending
+        if (
+            pending is not None
+            and pending.done()
+            and not pending.cancelled()
+            and time.monotonic() - self.last_ask < ASK_EVERY_S
+        ):  # the shared check is recent: most views end here, without a timeout scope
+            asked = pending.result()
+            if asked is None or max_wait <= 0 or asked <= self.landed:
+                return
         try:
             async with asyncio.timeout(max(max_wait, 0.01) + 0.5):
                 moment = time.monotonic()
