@@ -57,15 +57,17 @@ class Clock:
         return self.now
 
 
-async def run(setup: str, mode: str) -> dict[str, Any]:
-    """The poller with `setup`'s sources for HOURS simulated hours after a warm-up."""
+async def run(setup: str, mode: str, poll_mode: str) -> dict[str, Any]:
+    """The poller with `setup`'s sources for HOURS simulated hours after a warm-up;
+    `poll_mode` "always" is a watched poller, "viewers" one nobody watches (no stream
+    open, no view waking it)."""
     clock = Clock()
     sims = build_simulators(new_state(BASE, clock=lambda: int(clock.now * 1000)))
     if mode == "idle":
         sims.spotify.player.set_state(sims.spotify.clock(), mode="stopped")
     transport = httpx.ASGITransport(app=sims.app)
     async with httpx.AsyncClient(transport=transport) as http:
-        settings = Settings(**SETUPS[setup])
+        settings = Settings(**SETUPS[setup], poll_mode=poll_mode)
         poller = Poller(settings, Store(fakeredis.FakeAsyncRedis(), "b"), http, clock=clock)
         assert poller.failover is not None
 
@@ -83,6 +85,7 @@ async def run(setup: str, mode: str) -> dict[str, Any]:
     return {
         "setup": setup,
         "mode": mode,
+        "poll_mode": poll_mode,
         "spotify": spotify / HOURS,
         "lastfm": sum(sims.lastfm.calls.values()) / HOURS,
         "listenbrainz": sum(sims.listenbrainz.calls.values()) / HOURS,
@@ -91,18 +94,25 @@ async def run(setup: str, mode: str) -> dict[str, Any]:
 
 
 async def measure() -> list[dict[str, Any]]:
-    return [await run(setup, mode) for setup in SETUPS for mode in ("playing", "idle")]
+    return [
+        await run(setup, mode, poll_mode)
+        for poll_mode in ("always", "viewers")
+        for setup in SETUPS
+        for mode in ("playing", "idle")
+    ]
 
 
 def table(rows: list[dict[str, Any]]) -> str:
     lines = [
-        "| sources | listener | Spotify / h | Last.fm / h | ListenBrainz / h | by endpoint |",
-        "|---|---|---:|---:|---:|---|",
+        "| POLL_MODE | sources | listener | Spotify / h | Last.fm / h | ListenBrainz / h "
+        "| by endpoint |",
+        "|---|---|---|---:|---:|---:|---|",
     ]
     for r in rows:
         endpoints = ", ".join(f"{k} {v}" for k, v in sorted(r["calls"].items())) or "none"
         lines.append(
-            f"| {r['setup']} | {r['mode']} | {r['spotify']:,.0f} | {r['lastfm']:,.0f} "
+            f"| {r['poll_mode']} | {r['setup']} | {r['mode']} | {r['spotify']:,.0f} "
+            f"| {r['lastfm']:,.0f} "
             f"| {r['listenbrainz']:,.0f} | {endpoints} |"
         )
     return "\n".join(lines)
@@ -125,7 +135,9 @@ def section(rows: list[dict[str, Any]]) -> str:
             "ListenBrainz asks `listens` only when playing stops (and every 10 idle minutes).",
             '"playing" is the simulated playlist, whose 30-minute podcast episode is not',
             "scrobbled: a scrobbler sees it as idle and slows to IDLE_POLL_INTERVAL after",
-            "10 minutes.",
+            "10 minutes. `always` is a poller that someone watches (an open stream, or",
+            "POLL_MODE=always); `viewers` with no stream open and no view is the sparse",
+            "schedule a one-shot view wakes (a view's wake-up is not simulated here).",
             "",
         ]
     )
