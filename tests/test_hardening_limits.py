@@ -143,14 +143,22 @@ async def test_row3_a_connection_that_sends_nothing_is_closed_after_the_header_t
     assert 0.8 < time.monotonic() - started < 3
 
 
+HEALTHZ = b"GET /healthz HTTP/1.1\r\nHost: t\r\n\r\n"
+
+
+async def kept_alive(base: str) -> tuple[asyncio.StreamReader, asyncio.StreamWriter, bytes]:
+    """A connection that has had one answered request: its reader, writer and answer."""
+    parts = urlsplit(base)
+    reader, writer = await asyncio.open_connection(parts.hostname, parts.port)
+    writer.write(HEALTHZ)
+    return reader, writer, await asyncio.wait_for(reader.readuntil(b'{"status":"ok"}'), 5)
+
+
 async def test_row3_a_kept_alive_connection_gets_a_new_deadline_for_its_next_head(
     fake_store: Store,
 ) -> None:
     async with web(fake_store, header_timeout=1.0) as base:
-        parts = urlsplit(base)
-        reader, writer = await asyncio.open_connection(parts.hostname, parts.port)
-        writer.write(b"GET /healthz HTTP/1.1\r\nHost: t\r\n\r\n")
-        first = await asyncio.wait_for(reader.readuntil(b'{"status":"ok"}'), 5)
+        reader, writer, first = await kept_alive(base)
         writer.write(b"GET /healthz HTTP/1.1\r\nHost: t\r\n")  # never finished
         second = await asyncio.wait_for(reader.read(), 5)
         writer.close()
@@ -162,14 +170,11 @@ async def test_row3_an_idle_kept_alive_connection_is_not_answered_408(
 ) -> None:
     """Between requests the keep-alive timeout governs, not the header timeout."""
     async with web(fake_store, header_timeout=1.0) as base:
-        parts = urlsplit(base)
-        reader, writer = await asyncio.open_connection(parts.hostname, parts.port)
-        writer.write(b"GET /healthz HTTP/1.1\r\nHost: t\r\n\r\n")
-        first = await asyncio.wait_for(reader.readuntil(b'{"status":"ok"}'), 5)
+        reader, writer, first = await kept_alive(base)
         with contextlib.suppress(TimeoutError):  # nothing may arrive while idle
             idle = await asyncio.wait_for(reader.read(100), 2.5)
             raise AssertionError(f"an idle keep-alive connection got {idle!r}")
-        writer.write(b"GET /healthz HTTP/1.1\r\nHost: t\r\n\r\n")
+        writer.write(HEALTHZ)
         second = await asyncio.wait_for(reader.readuntil(b'{"status":"ok"}'), 5)
         writer.close()
     assert first.startswith(b"HTTP/1.1 200 ") and second.startswith(b"HTTP/1.1 200 ")
