@@ -32,6 +32,7 @@ from shared.document import Document, Song
 from shared.freshness import needs_poll
 from shared.heartbeat import DAY_MS, TOKEN_WARN_DAYS, token_days_left
 from shared.normalize import normalize_current, normalize_recent
+from shared.pubsub import close_quietly
 from shared.quota_store import Pause, QuotaStore
 from shared.spotify import (
     Forbidden,
@@ -502,8 +503,7 @@ class Poller:
             except Exception:
                 await asyncio.sleep(1.0)
             finally:
-                with contextlib.suppress(Exception):
-                    await asyncio.wait_for(pubsub.aclose(), 1.0)  # type: ignore[no-untyped-call]
+                await close_quietly(pubsub)
 
     async def _auth_failed(self, cause: str) -> float:
         """Only the user can fix this: say how once, keep every token, re-check rarely."""

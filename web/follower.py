@@ -8,7 +8,6 @@ the stored document after every subscribe: a change made during the gap is not l
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import random
 import time
@@ -16,6 +15,7 @@ from typing import Any
 
 from shared.document import Document
 from shared.heartbeat import is_fresh
+from shared.pubsub import close_quietly
 from shared.store import Store
 from web.hub import Hub
 
@@ -50,8 +50,7 @@ async def follow(store: Store, hub: Hub) -> None:
             await asyncio.sleep(delay * (0.5 + random.random()))
             delay = min(delay * 2, 5.0)
         finally:
-            with contextlib.suppress(Exception):
-                await asyncio.wait_for(pubsub.aclose(), 1.0)  # type: ignore[no-untyped-call]
+            await close_quietly(pubsub)
 
 
 async def _listen(pubsub: Any, hub: Hub) -> None:
