@@ -7,10 +7,14 @@ ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 PIP_NO_CACHE_DIR=1 PIP_DISABLE_
 RUN useradd --create-home --uid 10001 nowplaying
 WORKDIR /app
 
-# Installed the way the README installs it: pip from pyproject.toml, runtime deps only.
+# The locked runtime set first (its own layer, rebuilt only when the lock changes), every
+# file checked against its hash; then the project itself, without dependencies, built by the
+# locked setuptools. The lock is universal: the same file serves amd64 and arm64.
+COPY requirements/runtime.txt requirements/runtime.txt
+RUN pip install --require-hashes -r requirements/runtime.txt
 # .dockerignore keeps .env, .venv, tests and docs out of the context.
 COPY . .
-RUN pip install . && rm -rf build *.egg-info
+RUN pip install --no-deps --no-build-isolation . && rm -rf build *.egg-info
 
 USER nowplaying
 EXPOSE 8000
