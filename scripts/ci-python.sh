@@ -63,8 +63,5 @@ say "$(in_root python3 --version)"
 
 rm -rf "$ROOTFS/root/nowplaying"
 git clone -q "$HERE" "$ROOTFS/root/nowplaying"
-# CI has the workplace's shared/ (the contract) beside the clone: so does the chroot.
-rm -rf "$ROOTFS/root/shared"
-[[ -d $HERE/../shared ]] && cp -rL "$HERE/../shared" "$ROOTFS/root/shared"
 say "make test in a fresh clone (CI=true)"
 in_root CI=true bash -c 'cd /root/nowplaying && make test'
