@@ -69,6 +69,8 @@ class Settings:
     max_streams: int = 1000
     max_streams_per_client: int = 16
     header_timeout: float = 10.0
+    max_connections_per_client: int = 64
+    client_ipv6_prefix: int = 56
     poll_mode: str = "viewers"
     daily_budget: int = 1000
 
@@ -328,6 +330,8 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         if value is not None and (len(value) > 200 or not value.isprintable()):
             raise ConfigError(name, f"is not a user name: {value!r}")
     assert lastfm_url is not None and lb_url is not None
+    if _count(e, "CLIENT_IPV6_PREFIX", 56, 16) > 128:
+        raise ConfigError("CLIENT_IPV6_PREFIX", "must be an IPv6 prefix length, 16 to 128")
     settings = Settings(
         lastfm_api_key=lastfm_key,
         lastfm_user=lastfm_user,
@@ -355,6 +359,8 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         max_streams=_count(e, "MAX_STREAMS", 1000, 1),
         max_streams_per_client=_count(e, "MAX_STREAMS_PER_CLIENT", 16, 1),
         header_timeout=_number(e, "HEADER_TIMEOUT", 10.0, 1.0),
+        max_connections_per_client=_count(e, "MAX_CONNECTIONS_PER_CLIENT", 64, 1),
+        client_ipv6_prefix=_count(e, "CLIENT_IPV6_PREFIX", 56, 16),
         poll_mode=_poll_mode(e),
         daily_budget=_budget(e),
     )

@@ -45,13 +45,13 @@ def test_stream_limiter_refuses_past_the_per_process_cap() -> None:
     ("address", "key"),
     [
         ("203.0.113.7", "203.0.113.7"),
-        ("2001:db8:1:2:3:4:5:6", "2001:db8:1:2::/64"),
-        ("2001:db8:1:2:ffff::1", "2001:db8:1:2::/64"),
+        ("2001:db8:1:2:3:4:5:6", "2001:db8:1::/56"),
+        ("2001:db8:1:ff:ffff::1", "2001:db8:1::/56"),
         ("::ffff:203.0.113.7", "203.0.113.7"),
         (None, ""),
     ],
 )
-def test_clients_are_counted_by_address_and_ipv6_by_64(address: str | None, key: str) -> None:
+def test_clients_are_counted_by_address_and_ipv6_by_56(address: str | None, key: str) -> None:
     assert client_key(address) == key
 
 

@@ -19,6 +19,24 @@ must stay true: no timer per keep-alive request. Arming one whenever a read ende
 between two requests cost 5 to 10 % of the JSON route's throughput in make bench, and
 answered 408 to connections idle for longer than the header timeout.
 
+Issue #24 adds, still before the app:
+
+- a deadline for the whole request, body included: a request not complete
+  `head_timeout_s` after the read that left it incomplete is answered 408 (or, once its
+  answer has begun, closed). uvicorn cancels its keep-alive timer on every read and never
+  re-arms it while a body is incomplete: 1,300 connections announcing
+  `Content-Length: 1000000` and sending a byte every 8 s held every slot for good;
+- a body is refused from its head, before a byte of it is read: on GET or HEAD with 400,
+  elsewhere with 413 when its Content-Length is past the route's limit (`body_limits`,
+  0 for a route not listed: no route of this app takes a body). A chunked body, whose
+  size the head does not say, is counted as it arrives and cut at the limit;
+- a cap on the connections one client address (IPv6: one CLIENT_IPV6_PREFIX network)
+  holds open, checked when the connection is accepted, in front of uvicorn's global cap:
+  past it, 503 and closed. A peer in FORWARDED_ALLOW_IPS (the proxy, carrying everyone)
+  is not capped here: behind it, the proxy's own limits apply;
+- every refusal is counted for /metrics and logged as counts per minute
+  (web/refusal_log.py), never one line each.
+
 Nothing here wraps the app's `send`: the fan-out writes straight into uvicorn's.
 """
 
@@ -27,11 +45,17 @@ from __future__ import annotations
 import asyncio
 import logging
 import resource
-from typing import Any
+from collections import Counter
+from collections.abc import Mapping
+from typing import Any, ClassVar
 
+import httptools
+from uvicorn.middleware.proxy_headers import _TrustedHosts
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
 from shared.config import Settings
+from web.refusal_log import CountingFilter, RefusalLog
+from web.stream_limits import IPV6_PREFIX, client_key
 
 log = logging.getLogger("nowplaying.web")
 
@@ -49,28 +73,69 @@ def _answer(status: int, reason: str) -> bytes:
 
 TOO_LARGE = _answer(431, "Request Header Fields Too Large")
 TIMEOUT = _answer(408, "Request Timeout")
+BODY_ON_GET = _answer(400, "Bad Request")
+BODY_TOO_LARGE = _answer(413, "Content Too Large")
+BUSY = _answer(503, "Service Unavailable")
+BODY_HEADERS = (b"content-length", b"transfer-encoding")
 
 
 class LimitedHttpToolsProtocol(HttpToolsProtocol):
-    """uvicorn's httptools protocol with a cap on the request head and a deadline for it."""
+    """uvicorn's httptools protocol with a cap on the request head, a deadline for the
+    whole request, refused bodies and a per-address connection cap."""
 
     max_head_bytes = MAX_HEAD_BYTES
-    head_timeout_s = 10.0
+    head_timeout_s = 10.0  # the whole request's deadline, head and body
+    body_limits: Mapping[str, int] = {}  # path: largest body in bytes; unlisted: 0
+    max_connections_per_client = 0  # 0: no per-address cap
+    ipv6_prefix = IPV6_PREFIX
+    trusted: Any = None  # peers exempt from the per-address cap (FORWARDED_ALLOW_IPS)
+    open_by_client: ClassVar[Counter[str]] = Counter()  # per configured class (protocol_class)
     refused_heads = 0  # class-wide counters, read by /metrics
     timed_out_heads = 0
+    refused: ClassVar[Counter[str]] = Counter()  # by reason, as logged
+    refusals = RefusalLog(log, "refused requests before the app")
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         super().connection_made(transport)
         self._in_head = True
         self._head_started = True  # the first head's deadline runs from the connection
         self._head_received = 0  # raw bytes while the head is incomplete
+        self._in_body = False  # a body is expected and not complete yet
+        self._body_left = 0  # bytes a chunked body may still have
         self._refused = False
         self._head_timer: asyncio.TimerHandle | None = None
+        self._client_key: str | None = None
+        if self.max_connections_per_client and not self._admit():
+            return
         self._arm_head_timer()
+
+    def _admit(self) -> bool:
+        """Count this connection against its address; False (and refused) past the cap."""
+        host = self.client[0] if self.client else None
+        if host is None or (self.trusted is not None and host in self.trusted):
+            return True
+        key = client_key(host, self.ipv6_prefix)
+        if self.open_by_client[key] >= self.max_connections_per_client:
+            self._count("per_client_connections")
+            self._refuse(BUSY)
+            return False
+        self.open_by_client[key] += 1
+        self._client_key = key
+        return True
 
     def connection_lost(self, exc: Exception | None) -> None:
         self._cancel_head_timer()
+        key = self._client_key
+        if key is not None:
+            self._client_key = None
+            self.open_by_client[key] -= 1
+            if self.open_by_client[key] <= 0:
+                del self.open_by_client[key]
         super().connection_lost(exc)
+
+    def _count(self, reason: str) -> None:
+        LimitedHttpToolsProtocol.refused[reason] += 1
+        LimitedHttpToolsProtocol.refusals.count(reason)
 
     def _arm_head_timer(self) -> None:
         if self._head_timer is None:
@@ -83,10 +148,21 @@ class LimitedHttpToolsProtocol(HttpToolsProtocol):
 
     def _head_timed_out(self) -> None:
         self._head_timer = None
+        if self.transport.is_closing():
+            return
+        if self._in_body:  # the body did not arrive in time: end the request
+            self._count("body_timeout")
+            if self.cycle is not None and self.cycle.response_started:
+                self._refused = True
+                self.transport.close()  # its answer has begun: no 408 inside it
+            else:
+                self._refuse(TIMEOUT)
+            return
         if self.cycle is not None and not self.cycle.response_complete:
             return  # a stream is being answered: no 408 inside it; keep-alive ends it later
-        if self._in_head and not self.transport.is_closing():
+        if self._in_head:
             LimitedHttpToolsProtocol.timed_out_heads += 1
+            self._count("head_timeout")
             self._refuse(TIMEOUT)
 
     def _refuse(self, answer: bytes) -> None:
@@ -102,12 +178,17 @@ class LimitedHttpToolsProtocol(HttpToolsProtocol):
         if self._in_head:
             self._head_received += len(data)
         super().data_received(data)
-        if self._in_head and self._head_started and not self._refused:  # head incomplete
+        if self._refused:
+            return
+        if self._in_head and self._head_started:  # head incomplete
             if self._head_received > self.max_head_bytes:
                 LimitedHttpToolsProtocol.refused_heads += 1
+                self._count("head_too_large")
                 self._refuse(TOO_LARGE)
             else:
                 self._arm_head_timer()  # a head done in one read never pays for a timer
+        elif self._in_body:
+            self._arm_head_timer()  # the deadline covers the body (from here, or the head)
 
     def on_message_begin(self) -> None:
         self._head_started = True
@@ -115,32 +196,91 @@ class LimitedHttpToolsProtocol(HttpToolsProtocol):
 
     def on_headers_complete(self) -> None:
         self._in_head = False
-        self._cancel_head_timer()
         if self._refused:
             return
-        size = len(self.url) + sum(len(n) + len(v) + 4 for n, v in self.headers)
+        size = len(self.url)
+        body = False
+        for name, value in self.headers:
+            size += len(name) + len(value) + 4
+            if name in BODY_HEADERS and value != b"0":
+                body = True
         if size > self.max_head_bytes:
             LimitedHttpToolsProtocol.refused_heads += 1
+            self._count("head_too_large")
             self._refuse(TOO_LARGE)
             return
+        if body and not self._allow_body():
+            return
+        if not self._in_body:
+            self._cancel_head_timer()
         super().on_headers_complete()
 
+    def _allow_body(self) -> bool:
+        """Whether the body this head announces may be read; if not, it is refused."""
+        if self.parser.get_method() in (b"GET", b"HEAD"):
+            self._count("body_on_get")
+            self._refuse(BODY_ON_GET)
+            return False
+        path = httptools.parse_url(self.url).path.decode("ascii", "replace")
+        limit = self.body_limits.get(path, 0)
+        length = -1  # chunked: counted as it arrives
+        for name, value in self.headers:
+            if name == b"content-length":
+                length = int(value) if value.isdigit() else limit + 1
+        if limit <= 0 or length > limit:
+            self._count("body_too_large")
+            self._refuse(BODY_TOO_LARGE)
+            return False
+        self._in_body = True
+        self._body_left = limit
+        return True
+
     def on_body(self, body: bytes) -> None:
-        if not self._refused:
-            super().on_body(body)
+        if self._refused:
+            return
+        self._body_left -= len(body)
+        if self._body_left < 0:  # a chunked body past the route's limit
+            self._count("body_too_large")
+            if self.cycle is not None and self.cycle.response_started:
+                self._refused = True
+                self.transport.close()
+            else:
+                self._refuse(BODY_TOO_LARGE)
+            return
+        super().on_body(body)
 
     def on_message_complete(self) -> None:
         if self._refused:
             return
+        if self._in_body:
+            self._in_body = False
+            self._cancel_head_timer()
         super().on_message_complete()
         self._in_head = True  # what follows on this connection is the next request's head
         self._head_started = False  # ...from its first byte on (on_message_begin)
         self._head_received = 0
 
 
-def protocol_class(max_head_bytes: int, head_timeout_s: float) -> type[LimitedHttpToolsProtocol]:
-    """The protocol with these limits (uvicorn takes a class, and builds one per socket)."""
-    attributes = {"max_head_bytes": max_head_bytes, "head_timeout_s": head_timeout_s}
+def protocol_class(
+    max_head_bytes: int,
+    head_timeout_s: float,
+    *,
+    body_limits: Mapping[str, int] | None = None,
+    max_connections_per_client: int = 0,
+    ipv6_prefix: int = IPV6_PREFIX,
+    forwarded_allow_ips: str | None = None,
+) -> type[LimitedHttpToolsProtocol]:
+    """The protocol with these limits (uvicorn takes a class, and builds one per socket).
+    Each class counts its own open connections per address."""
+    attributes = {
+        "max_head_bytes": max_head_bytes,
+        "head_timeout_s": head_timeout_s,
+        "body_limits": dict(body_limits or {}),
+        "max_connections_per_client": max_connections_per_client,
+        "ipv6_prefix": ipv6_prefix,
+        "trusted": None if forwarded_allow_ips is None else _TrustedHosts(forwarded_allow_ips),
+        "open_by_client": Counter(),
+    }
     return type("ConfiguredHttpToolsProtocol", (LimitedHttpToolsProtocol,), attributes)
 
 
@@ -152,13 +292,29 @@ def uvicorn_options(settings: Settings, file_descriptors: int | None = None) -> 
     connections = settings.max_streams + FDS_PER_EXTRA_CONNECTION
     if file_descriptors is not None:
         connections = max(1, min(connections, file_descriptors - 64))
+    _count_uvicorn_refusals()
+    protocol = protocol_class(
+        MAX_HEAD_BYTES,
+        settings.header_timeout,
+        max_connections_per_client=settings.max_connections_per_client,
+        ipv6_prefix=settings.client_ipv6_prefix,
+        forwarded_allow_ips=settings.forwarded_allow_ips,
+    )
     return {
-        "http": protocol_class(MAX_HEAD_BYTES, settings.header_timeout),
+        "http": protocol,
         "h11_max_incomplete_event_size": MAX_HEAD_BYTES,
         "limit_concurrency": connections,
         "proxy_headers": True,
         "forwarded_allow_ips": settings.forwarded_allow_ips,
     }
+
+
+def _count_uvicorn_refusals() -> None:
+    """uvicorn logs "Exceeded concurrency limit." once per 503: count those instead."""
+    logger = logging.getLogger("uvicorn.error")
+    if not any(isinstance(f, CountingFilter) for f in logger.filters):
+        refusals = LimitedHttpToolsProtocol.refusals
+        logger.addFilter(CountingFilter("Exceeded concurrency limit", refusals, "global_cap"))
 
 
 def fit_file_descriptors(settings: Settings) -> int | None:

@@ -61,7 +61,9 @@ class WebRuntime:
         self.hub = Hub(demo=self.demo)
         self.metrics = Metrics(self.hub)
         self.limiter = StreamLimiter(
-            self.settings.max_streams, self.settings.max_streams_per_client
+            self.settings.max_streams,
+            self.settings.max_streams_per_client,
+            self.settings.client_ipv6_prefix,
         )
         self.metrics.registry.register(LimitsCollector(self.limiter, LimitedHttpToolsProtocol))
         self.admin = AdminGuard(self.settings.admin_token)

@@ -6,8 +6,9 @@ holds a socket for as long as the client wants, so streams are what is capped; s
 requests are bounded by uvicorn's connection cap (web/http_limits.py).
 
 The client address is the one uvicorn puts in the scope: the peer, or X-Forwarded-For's
-when the peer is one of FORWARDED_ALLOW_IPS. IPv6 clients are counted by /64, the
-block one subscriber usually gets. `StreamGate` wraps the stream endpoint without
+when the peer is one of FORWARDED_ALLOW_IPS. IPv6 clients are counted by /56
+(CLIENT_IPV6_PREFIX): a home line often gets a /56, whose 256 /64s would otherwise
+each have a cap of their own, more than MAX_STREAMS. `StreamGate` wraps the stream endpoint without
 touching `send`: the fan-out keeps writing straight into the server's.
 """
 
@@ -24,11 +25,12 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 log = logging.getLogger("nowplaying.web")
 RETRY_AFTER_S = 30
+IPV6_PREFIX = 56
 
 
-def client_key(address: str | None) -> str:
-    """The unit a per-client cap counts: an IPv4 address, an IPv6 /64, or the address
-    as given when it is no IP (a unix socket peer)."""
+def client_key(address: str | None, ipv6_prefix: int = IPV6_PREFIX) -> str:
+    """The unit a per-client cap counts: an IPv4 address, an IPv6 network (/56 unless
+    told), or the address as given when it is no IP (a unix socket peer)."""
     if not address:
         return ""
     try:
@@ -38,16 +40,17 @@ def client_key(address: str | None) -> str:
     if isinstance(ip, ipaddress.IPv6Address):
         if ip.ipv4_mapped is not None:
             return str(ip.ipv4_mapped)
-        return str(ipaddress.IPv6Network((ip, 64), strict=False))
+        return str(ipaddress.IPv6Network((ip, ipv6_prefix), strict=False))
     return str(ip)
 
 
 class StreamLimiter:
     """Counts open streams; pure bookkeeping, no I/O."""
 
-    def __init__(self, per_process: int, per_client: int) -> None:
+    def __init__(self, per_process: int, per_client: int, ipv6_prefix: int = IPV6_PREFIX) -> None:
         self.per_process = per_process
         self.per_client = per_client
+        self.ipv6_prefix = ipv6_prefix
         self.open = 0
         self.by_client: Counter[str] = Counter()
         self.refused: Counter[str] = Counter()  # "process" or "client"
@@ -91,7 +94,7 @@ class StreamGate:
             await self.app(scope, receive, send)
             return
         client = scope.get("client")
-        key = client_key(client[0] if client else None)
+        key = client_key(client[0] if client else None, self.limiter.ipv6_prefix)
         refused = self.limiter.acquire(key)
         if refused is not None:
             self._log(refused)
@@ -159,3 +162,11 @@ class LimitsCollector:
         heads.add_metric(["too_large"], getattr(self.heads, "refused_heads", 0))
         heads.add_metric(["timeout"], getattr(self.heads, "timed_out_heads", 0))
         yield heads
+        refusals = CounterMetricFamily(
+            "nowplaying_http_refused",
+            "Connections and requests refused before the app, by reason (web/http_limits.py)",
+            labels=["reason"],
+        )
+        for reason, count in sorted(getattr(self.heads, "refused", {}).items()):
+            refusals.add_metric([reason], count)
+        yield refusals
