@@ -115,11 +115,15 @@ def make_http_client(
 
 
 def _error_message(response: httpx.Response) -> str:
-    """`error.message` of a Web API error body (Spotify's ErrorObject), or ""."""
+    """Spotify's text for a Web API error: `error.message` of a JSON body (Spotify's
+    ErrorObject), else the body itself when it is plain text (Development Mode's 403s are
+    `text/plain`), stripped and bounded; "" when there is neither."""
     try:
-        error = json.loads(response.content).get("error")
-    except (ValueError, AttributeError):
-        return ""
+        body = json.loads(response.content)
+    except ValueError:
+        text = response.content.decode("utf-8", errors="replace")
+        return " ".join(text.split())[:256]
+    error = body.get("error") if isinstance(body, dict) else None
     message = error.get("message") if isinstance(error, dict) else None
     return message if isinstance(message, str) else ""
 
