@@ -3,6 +3,7 @@ every documented error becomes its own SourceError kind, and rate limits are obe
 
 from __future__ import annotations
 
+import logging
 from collections.abc import AsyncIterator
 
 import httpx
@@ -17,7 +18,13 @@ from shared.simulator.app import SimState
 from shared.simulator.combined import Simulators, build_simulators
 from shared.simulator.scrobble import Fault
 from shared.source_error import SourceError
-from shared.spotify import Forbidden, SpotifyClient
+from shared.spotify import (
+    MAX_RETRY_AFTER_S,
+    Forbidden,
+    QuotaExceeded,
+    SpotifyClient,
+    parse_retry_after,
+)
 from tests.conftest import ManualClock
 
 BASE = "http://sim.test"
@@ -265,3 +272,44 @@ async def test_spotify_a_json_403_names_its_setup_cause(
 ) -> None:
     answer = httpx.Response(403, json={"error": {"status": 403, "message": text}})
     assert await forbidden_cause(spotify_answering(answer, clock)) == cause
+
+
+def test_spotify_a_day_long_retry_after_is_honoured() -> None:
+    assert parse_retry_after("86400") == 86400
+
+
+def test_spotify_a_retry_after_past_the_cap_waits_the_cap_and_says_so(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    with caplog.at_level(logging.WARNING, logger="nowplaying.spotify"):
+        assert parse_retry_after("99999999") == MAX_RETRY_AFTER_S
+    assert any("99999999" in r.getMessage() for r in caplog.records)
+
+
+def test_spotify_a_missing_retry_after_waits_thirty_seconds() -> None:
+    assert parse_retry_after(None) == 30
+
+
+@pytest.mark.parametrize("value", ["soon", "-5", "nan", ""])
+def test_spotify_an_unreadable_retry_after_waits_thirty_seconds(value: str) -> None:
+    assert parse_retry_after(value) == 30
+
+
+async def test_spotify_a_quota_exceeded_with_a_day_long_retry_after_closes_the_gate_a_day(
+    clock: ManualClock,
+) -> None:
+    answer = httpx.Response(
+        429,
+        headers={"retry-after": "86400"},
+        json={
+            "error": {
+                "status": 429,
+                "message": "API rate limit exceeded",
+                "reason": "QUOTA_EXCEEDED",
+            }
+        },
+    )
+    client = spotify_answering(answer, clock)
+    with pytest.raises(QuotaExceeded):
+        await client.currently_playing("token")
+    assert client.blocked_until_s == clock() + 86400
