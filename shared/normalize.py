@@ -66,9 +66,11 @@ def _song_from_item(item: object) -> Song | None:
         preview = _str(obj.get("preview_url"))
     else:
         show = _dict(obj.get("show"))
-        publisher = _str(show.get("publisher"))
-        artists = [clean_text(publisher)] if publisher else []
         album_name = clean_text(str(show.get("name") or ""))
+        # Spotify deprecated the show's `publisher` (2026): without it, the show is the artist.
+        publisher = clean_text(_str(show.get("publisher")) or "")
+        artist = publisher or album_name
+        artists = [artist] if artist else []
         images = images_of(obj.get("images")) or images_of(show.get("images"))
         preview = _str(obj.get("audio_preview_url"))
     local = obj.get("is_local") is True

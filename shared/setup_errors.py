@@ -9,6 +9,7 @@ invalid_client advice never says "reconnect").
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Final
 
@@ -23,6 +24,7 @@ UNREACHABLE: Final = "unreachable"
 # Spotify's own 403 texts for Development Mode apps (since 2026-02/03).
 PREMIUM_TEXT: Final = "Active premium subscription required for the owner of the app"
 NOT_REGISTERED_TEXT: Final = "User not registered in the Developer Dashboard"
+MAY_NOT_BE_REGISTERED_TEXT: Final = "The user may not be registered."
 
 RECONNECT: Final = "Connect again: run `nowplaying auth`, or open /login?token=<ADMIN_TOKEN>."
 
@@ -103,11 +105,17 @@ def advice(cause: str | None) -> Advice | None:
 
 
 def from_forbidden(message: str) -> str | None:
-    """The cause for a Web API 403 by Spotify's message; None when it is not a setup error."""
-    text = message.casefold()
-    if "premium" in text:
+    """The cause for a Web API 403 by Spotify's message; None when it is not a setup error.
+
+    `message` may be the plain-text body Development Mode really sends or the `message` of a
+    JSON error body (or that whole body): case, punctuation and spacing are ignored, so
+    "User not registered in the Developer Dashboard", "The user may not be registered." and
+    "Active premium subscription required for the owner of the app" all match.
+    """
+    words = " ".join(re.sub(r"[^0-9a-z]+", " ", message.casefold()).split())
+    if re.search(r"\bpremium\b", words):
         return PREMIUM_REQUIRED
-    if "not registered" in text:
+    if re.search(r"\bnot (?:be )?registered\b", words):
         return USER_NOT_REGISTERED
     return None
 

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import base64
 import json
+import logging
+import math
 import time
 from collections import Counter
 from collections.abc import Awaitable, Callable
@@ -19,6 +21,9 @@ from typing import Any
 import httpx
 
 DEFAULT_RETRY_AFTER_S = 30.0
+MAX_RETRY_AFTER_S = 7 * 86400.0  # sanity cap: a longer Retry-After is taken as this
+
+log = logging.getLogger("nowplaying.spotify")
 
 
 class SpotifyError(Exception):
@@ -94,12 +99,23 @@ def basic_auth(client_id: str, client_secret: str) -> str:
 
 
 def parse_retry_after(value: str | None) -> float:
-    """Seconds from a Retry-After header; 30 when absent or unreadable."""
+    """Seconds from a Retry-After header, however long (Spotify sent 86400 with a
+    QUOTA_EXCEEDED body in 2026), capped at 7 days with a warning; 30 when absent,
+    unreadable or negative."""
     try:
         seconds = float(value) if value is not None else DEFAULT_RETRY_AFTER_S
     except ValueError:
         return DEFAULT_RETRY_AFTER_S
-    return seconds if 0 <= seconds < 86400 else DEFAULT_RETRY_AFTER_S
+    if math.isnan(seconds) or seconds < 0:
+        return DEFAULT_RETRY_AFTER_S
+    if seconds > MAX_RETRY_AFTER_S:
+        log.warning(
+            "Spotify asked to wait %s s (Retry-After); waiting %.0f s instead, the cap",
+            value,
+            MAX_RETRY_AFTER_S,
+        )
+        return MAX_RETRY_AFTER_S
+    return seconds
 
 
 def make_http_client(
@@ -115,11 +131,15 @@ def make_http_client(
 
 
 def _error_message(response: httpx.Response) -> str:
-    """`error.message` of a Web API error body (Spotify's ErrorObject), or ""."""
+    """Spotify's text for a Web API error: `error.message` of a JSON body (Spotify's
+    ErrorObject), else the body itself when it is plain text (Development Mode's 403s are
+    `text/plain`), stripped and bounded; "" when there is neither."""
     try:
-        error = json.loads(response.content).get("error")
-    except (ValueError, AttributeError):
-        return ""
+        body = json.loads(response.content)
+    except ValueError:
+        text = response.content.decode("utf-8", errors="replace")
+        return " ".join(text.split())[:256]
+    error = body.get("error") if isinstance(body, dict) else None
     message = error.get("message") if isinstance(error, dict) else None
     return message if isinstance(message, str) else ""
 

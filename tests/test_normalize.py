@@ -81,6 +81,20 @@ def test_an_episode_shows_the_publisher_as_artist_and_the_show_as_album() -> Non
     assert song["albumImageUrl"] == "https://i.scdn.co/image/ep640"
 
 
+def test_an_episode_whose_show_has_no_publisher_shows_the_show_as_artist() -> None:
+    payload = episode()
+    del payload["show"]["publisher"]
+    song = normalize_current(currently_playing(payload), NOW)
+    assert song is not None and song["artists"] == ["The Maintainers Show"]
+
+
+def test_an_episode_whose_show_has_an_empty_publisher_shows_the_show_as_artist() -> None:
+    payload = episode()
+    payload["show"]["publisher"] = ""
+    song = normalize_current(currently_playing(payload), NOW)
+    assert song is not None and song["artists"] == ["The Maintainers Show"]
+
+
 def test_an_episode_without_images_of_its_own_uses_the_shows() -> None:
     song = normalize_current(currently_playing(episode(own_images=False)), NOW)
     assert song is not None and song["albumImageUrl"] == "https://i.scdn.co/image/show300"

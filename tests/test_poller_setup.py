@@ -73,6 +73,15 @@ async def test_a_user_not_on_the_allowlist_is_its_own_cause(
     assert poller.setup_error == se.USER_NOT_REGISTERED
 
 
+async def test_a_user_who_may_not_be_registered_is_not_registered(
+    make: MakePoller, sim: SimState
+) -> None:
+    sim.forbidden = se.MAY_NOT_BE_REGISTERED_TEXT
+    poller = make()
+    await poller.poll_once()
+    assert poller.setup_error == se.USER_NOT_REGISTERED
+
+
 async def test_a_development_mode_403_is_rechecked_only_every_five_minutes(
     make: MakePoller, sim: SimState, clock: ManualClock
 ) -> None:
@@ -140,7 +149,7 @@ async def test_the_log_names_the_fix_once_not_every_poll(
     assert lines == [se.log_line(se.INVALID_CLIENT)]
 
 
-async def test_the_simulator_answers_development_mode_403s_when_told_to(
+async def test_the_simulator_answers_development_mode_403s_as_plain_text(
     sim_http: httpx.AsyncClient, sim: SimState
 ) -> None:
     await sim_http.post("/_sim/config", json={"forbidden": se.PREMIUM_TEXT})
@@ -150,4 +159,5 @@ async def test_the_simulator_answers_development_mode_403s_when_told_to(
         "/v1/me/player/currently-playing", headers={"Authorization": f"Bearer {token}"}
     )
     assert answer.status_code == 403
-    assert answer.json() == {"error": {"status": 403, "message": se.PREMIUM_TEXT}}
+    assert answer.headers["content-type"].startswith("text/plain")
+    assert answer.text == se.PREMIUM_TEXT

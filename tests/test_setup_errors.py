@@ -53,6 +53,7 @@ def test_nothing_configured_names_the_variables_to_set() -> None:
     [
         ("Active premium subscription required for the owner of the app", se.PREMIUM_REQUIRED),
         ("User not registered in the Developer Dashboard", se.USER_NOT_REGISTERED),
+        ("The user may not be registered.", se.USER_NOT_REGISTERED),
         ("Player command failed: Restriction violated", None),
         ("", None),
     ],
@@ -61,6 +62,26 @@ def test_a_forbidden_answer_is_classified_by_spotifys_message(
     message: str, cause: str | None
 ) -> None:
     assert se.from_forbidden(message) == cause
+
+
+@pytest.mark.parametrize(
+    ("message", "cause"),
+    [
+        ("ACTIVE PREMIUM SUBSCRIPTION REQUIRED FOR THE OWNER OF THE APP.", se.PREMIUM_REQUIRED),
+        ("  active-premium subscription required\n", se.PREMIUM_REQUIRED),
+        ("user NOT registered in the developer dashboard!", se.USER_NOT_REGISTERED),
+        ("The user may not be registered", se.USER_NOT_REGISTERED),
+        ("the user may not-be registered...", se.USER_NOT_REGISTERED),
+    ],
+)
+def test_a_forbidden_message_is_classified_whatever_its_case_and_punctuation(
+    message: str, cause: str
+) -> None:
+    assert se.from_forbidden(message) == cause
+
+
+def test_a_registered_user_message_is_not_mistaken_for_an_unregistered_one() -> None:
+    assert se.from_forbidden("User registered; player command failed") is None
 
 
 def test_premium_advice_says_to_renew_premium_on_the_owners_account() -> None:

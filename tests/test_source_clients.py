@@ -3,11 +3,13 @@ every documented error becomes its own SourceError kind, and rate limits are obe
 
 from __future__ import annotations
 
+import logging
 from collections.abc import AsyncIterator
 
 import httpx
 import pytest
 
+from shared import setup_errors
 from shared.lastfm import LastfmClient
 from shared.listenbrainz import ListenBrainzClient
 from shared.normalize_lastfm import normalize_recent_tracks
@@ -16,6 +18,13 @@ from shared.simulator.app import SimState
 from shared.simulator.combined import Simulators, build_simulators
 from shared.simulator.scrobble import Fault
 from shared.source_error import SourceError
+from shared.spotify import (
+    MAX_RETRY_AFTER_S,
+    Forbidden,
+    QuotaExceeded,
+    SpotifyClient,
+    parse_retry_after,
+)
 from tests.conftest import ManualClock
 
 BASE = "http://sim.test"
@@ -222,3 +231,85 @@ async def test_listenbrainz_a_user_name_with_a_slash_stays_one_path_segment(
     http: httpx.AsyncClient, clock: ManualClock
 ) -> None:
     assert await kind_of(listenbrainz(http, clock, user="sim-user/../x").playing_now()) == "config"
+
+
+# -- Spotify: errors as the real service sends them -------------------------------------
+
+DEV_MODE_403S = [
+    ("Active premium subscription required for the owner of the app", "premium_required"),
+    ("User not registered in the Developer Dashboard", "user_not_registered"),
+    ("The user may not be registered.", "user_not_registered"),
+]
+
+
+def spotify_answering(response: httpx.Response, clock: ManualClock) -> SpotifyClient:
+    transport = httpx.MockTransport(lambda request: response)
+    return SpotifyClient(
+        http=httpx.AsyncClient(transport=transport),
+        accounts_url=BASE,
+        api_url=BASE,
+        clock=clock,
+    )
+
+
+async def forbidden_cause(client: SpotifyClient) -> str | None:
+    with pytest.raises(Forbidden) as caught:
+        await client.currently_playing("token")
+    return setup_errors.from_forbidden(caught.value.message)
+
+
+@pytest.mark.parametrize(("text", "cause"), DEV_MODE_403S)
+async def test_spotify_a_plain_text_403_names_its_setup_cause(
+    clock: ManualClock, text: str, cause: str
+) -> None:
+    answer = httpx.Response(403, text=text, headers={"content-type": "text/plain"})
+    assert await forbidden_cause(spotify_answering(answer, clock)) == cause
+
+
+@pytest.mark.parametrize(("text", "cause"), DEV_MODE_403S)
+async def test_spotify_a_json_403_names_its_setup_cause(
+    clock: ManualClock, text: str, cause: str
+) -> None:
+    answer = httpx.Response(403, json={"error": {"status": 403, "message": text}})
+    assert await forbidden_cause(spotify_answering(answer, clock)) == cause
+
+
+def test_spotify_a_day_long_retry_after_is_honoured() -> None:
+    assert parse_retry_after("86400") == 86400
+
+
+def test_spotify_a_retry_after_past_the_cap_waits_the_cap_and_says_so(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    with caplog.at_level(logging.WARNING, logger="nowplaying.spotify"):
+        assert parse_retry_after("99999999") == MAX_RETRY_AFTER_S
+    assert any("99999999" in r.getMessage() for r in caplog.records)
+
+
+def test_spotify_a_missing_retry_after_waits_thirty_seconds() -> None:
+    assert parse_retry_after(None) == 30
+
+
+@pytest.mark.parametrize("value", ["soon", "-5", "nan", ""])
+def test_spotify_an_unreadable_retry_after_waits_thirty_seconds(value: str) -> None:
+    assert parse_retry_after(value) == 30
+
+
+async def test_spotify_a_quota_exceeded_with_a_day_long_retry_after_closes_the_gate_a_day(
+    clock: ManualClock,
+) -> None:
+    answer = httpx.Response(
+        429,
+        headers={"retry-after": "86400"},
+        json={
+            "error": {
+                "status": 429,
+                "message": "API rate limit exceeded",
+                "reason": "QUOTA_EXCEEDED",
+            }
+        },
+    )
+    client = spotify_answering(answer, clock)
+    with pytest.raises(QuotaExceeded):
+        await client.currently_playing("token")
+    assert client.blocked_until_s == clock() + 86400

@@ -26,7 +26,13 @@ from urllib.parse import parse_qsl, urlencode
 
 from starlette.applications import Starlette
 from starlette.requests import Request
-from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
+from starlette.responses import (
+    HTMLResponse,
+    JSONResponse,
+    PlainTextResponse,
+    RedirectResponse,
+    Response,
+)
 from starlette.routing import Route
 
 from shared.simulator import inputs
@@ -99,7 +105,7 @@ class SimState:
     blocked_until_ms: int = 0
     calls_while_blocked: int = 0
     last_client_auth: str | None = None
-    forbidden: str | None = None  # set: every Web API call answers 403 with this message
+    forbidden: str | None = None  # set: every Web API call answers 403 with this text/plain body
     clock: Callable[[], int] = now_ms
     quota: Quota = field(default_factory=lambda: Quota(None))
 
@@ -196,8 +202,8 @@ def build_app(state: SimState) -> Starlette:
             return _error(401, "Invalid access token")
         if expires <= state.clock():
             return _error(401, "The access token expired")
-        if state.forbidden is not None:
-            return _error(403, state.forbidden)
+        if state.forbidden is not None:  # Development Mode's 403s are plain text, not JSON
+            return PlainTextResponse(state.forbidden, 403)
         return None
 
     def respond(endpoint: str, response: Response) -> Response:
