@@ -203,137 +203,193 @@ def is_idle(document: Document, now_ms: int) -> bool:
     return bar is not None and bar.ended
 
 
+PAD = 12  # art inset from the card's edge, px
+GAP = 16  # text from the art and from the card's edges, px
+ENDED = "Played just now"
+
+
 def render_card(document: Document, options: ViewOptions, art: str | None, now_ms: int) -> str:
-    """The whole card. Hidden states (idle=hide, hideAfter past) keep the size, empty."""
+    """The whole card. Hidden states (idle=hide, hideAfter past) keep the size, empty.
+
+    Only the order of the parts lives here; each part is a function of its own so that
+    the geometry, the texts and the CSS animations can be read (and changed) one at a time.
+    """
     layout = LAYOUTS[options.size]
     song = document["song"]
     idle = is_idle(document, now_ms)
-    hidden = options.idle == "hide" and idle
-    hide_in: list[int] = []  # ms from now after which the card fades out
-    if options.hide_after_s is not None and document["updatedAt"]:
-        hide_in.append(document["updatedAt"] + options.hide_after_s * 1000 - now_ms)
-    if hidden or (hide_in and min(hide_in) <= 0):
+    hide_in = _hide_in(document, options, now_ms)
+    if (options.idle == "hide" and idle) or (hide_in and min(hide_in) <= 0):
         return _svg(layout, "Nothing playing", "", "")
     if idle and options.idle not in ("show", "hide"):
         return _message_card(layout, options, options.idle)
 
     bar = progress(document, now_ms)
+    status = _status(document, bar, now_ms)
+    remaining = bar.duration_ms - bar.position_ms if bar and bar.ticking else None
+    if remaining is not None and options.idle == "hide":
+        hide_in.append(remaining)
+    motion = [_fade_css(min(hide_in))] if hide_in else []
+
+    parts = ['<g class="card">', _background(layout)]
+    x = GAP
+    if options.art and song is not None:
+        parts.append(_art(layout.art, art))
+        x = PAD + layout.art + GAP
+    room = layout.width - x - GAP
+    parts.append(f'<g font-family="{FONT}">')
+    parts.append(_status_line(document, layout, x, room, status, remaining))
+    if remaining is not None:
+        motion.append(_swap_css(remaining))
+    if song is not None:
+        parts.append(_song_lines(song, options, layout, x, room))
+    if bar is not None:
+        parts.append(_bar(bar, layout, x, room))
+        if bar.ticking:
+            motion.append(_bar_css(bar))
+    parts.append("</g></g>")
+    title = status + (f": {shown_title(song, options)}" if song else "")
+    return _svg(layout, title, "".join(parts), _style(options, motion))
+
+
+def _hide_in(document: Document, options: ViewOptions, now_ms: int) -> list[int]:
+    """Ms from now after which the card fades out (hideAfter); a list, as render_card may
+    add the track's end (idle=hide) and the earliest wins."""
+    if options.hide_after_s is not None and document["updatedAt"]:
+        return [document["updatedAt"] + options.hide_after_s * 1000 - now_ms]
+    return []
+
+
+def _status(document: Document, bar: Progress | None, now_ms: int) -> str:
+    """The status line's words: the quota pause note wins, else the label, which says when
+    a stale document was last seen (an image cannot say it any other way)."""
     label = status_label(document, now_ms)
     if bar is not None and bar.ended:
-        label = "Played just now"
+        label = ENDED
     note = paused_note(document)
     if note is None and document["stale"] and document["updatedAt"]:
         seen = ago(document["updatedAt"], now_ms)
         label += f" · last seen {seen}" if seen else ""
-    status = note or label
-    motion: list[str] = []
-    remaining = bar.duration_ms - bar.position_ms if bar and bar.ticking else None
-    if remaining is not None and options.idle == "hide":
-        hide_in.append(remaining)
-    if hide_in:
-        motion.append(
-            f".card{{animation:np-out .6s ease {min(hide_in)}ms both}}"
-            "@keyframes np-out{to{opacity:0;visibility:hidden}}"
-            "@media (prefers-reduced-motion:reduce){.card{animation-duration:1ms}}"
-        )
+    return note or label
 
+
+def _fade_css(delay_ms: int) -> str:
+    """The card fades out at `delay_ms`, by CSS alone (no script runs in a README)."""
+    return (
+        f".card{{animation:np-out .6s ease {delay_ms}ms both}}"
+        "@keyframes np-out{to{opacity:0;visibility:hidden}}"
+        "@media (prefers-reduced-motion:reduce){.card{animation-duration:1ms}}"
+    )
+
+
+def _background(layout: Layout) -> str:
+    """The rounded card, inset half a pixel so its 1px border is crisp."""
     w, h = layout.width, layout.height
-    parts = [
-        '<g class="card">',
-        f'<rect class="bg" x="0.5" y="0.5" width="{w - 1}" height="{h - 1}" rx="10"/>',
-    ]
-    pad = 12
-    x = 16
-    if options.art and song is not None:
-        side = layout.art
-        if art and len(art) <= ART_BUDGET:
-            parts.append(
-                f'<image x="{pad}" y="{pad}" width="{side}" height="{side}" '
-                f'style="clip-path:inset(0 round 6px)" preserveAspectRatio="xMidYMid slice" '
-                f'href="{escape(art, {chr(34): "&quot;"})}"/>'
-            )
-        else:
-            parts.append(
-                f'<rect class="k" x="{pad}" y="{pad}" width="{side}" height="{side}" rx="6"/>'
-                f'<text class="m" x="{pad + side / 2:g}" y="{pad + side * 0.58:g}" '
-                f'font-size="{side // 3}" text-anchor="middle">♪</text>'
-            )
-        x = pad + side + 16
-    room = w - x - 16
-    parts.append(f'<g font-family="{FONT}">')
+    return f'<rect class="bg" x="0.5" y="0.5" width="{w - 1}" height="{h - 1}" rx="10"/>'
+
+
+def _art(side: int, art: str | None) -> str:
+    """The inlined art, or a note on a blank square when there is none or it is too big
+    for the card's size budget (the layout stays the same either way)."""
+    if art and len(art) <= ART_BUDGET:
+        return (
+            f'<image x="{PAD}" y="{PAD}" width="{side}" height="{side}" '
+            f'style="clip-path:inset(0 round 6px)" preserveAspectRatio="xMidYMid slice" '
+            f'href="{escape(art, {chr(34): "&quot;"})}"/>'
+        )
+    return (
+        f'<rect class="k" x="{PAD}" y="{PAD}" width="{side}" height="{side}" rx="6"/>'
+        f'<text class="m" x="{PAD + side / 2:g}" y="{PAD + side * 0.58:g}" '
+        f'font-size="{side // 3}" text-anchor="middle">♪</text>'
+    )
+
+
+def _status_line(
+    document: Document, layout: Layout, x: int, room: int, status: str, remaining: int | None
+) -> str:
+    """Dot, status and provider corner. While a track ticks, a hidden "Played just now"
+    sits under the status, for _swap_css to show when the track should have ended."""
+    song = document["song"]
     sy, ss = layout.status
     corner = "DEMO" if document["demo"] else PROVIDERS.get(song["provider"], "") if song else ""
     status_room = room - (len(corner) * 7 + 12 if corner else 0) - 14
-    dot = "a" if song and song["isPlaying"] and not note and not document["stale"] else "m"
-    parts.append(f'<circle class="{dot} dot" cx="{x + 4}" cy="{sy - 4}" r="4"/>')
+    live = song and song["isPlaying"] and not paused_note(document) and not document["stale"]
+    dot = "a" if live else "m"
+    text = _text(status, _chars(status_room, ss))
+    parts = [f'<circle class="{dot} dot" cx="{x + 4}" cy="{sy - 4}" r="4"/>']
     if remaining is not None:
-        ended = "Played just now"
         parts.append(
-            f'<text class="x now" x="{x + 14}" y="{sy}" font-size="{ss}">'
-            f"{_text(status, _chars(status_room, ss))}</text>"
-            f'<text class="x end" x="{x + 14}" y="{sy}" font-size="{ss}">{ended}</text>'
-        )
-        motion.append(
-            ".end{opacity:0}"
-            f".end{{animation:np-on 0s {remaining}ms both}}"
-            f".now{{animation:np-off 0s {remaining}ms both}}"
-            f".dot{{animation:np-dim 0s {remaining}ms both}}"
-            "@keyframes np-on{to{opacity:1}}@keyframes np-off{to{opacity:0}}"
-            "@keyframes np-dim{to{opacity:.35}}"
+            f'<text class="x now" x="{x + 14}" y="{sy}" font-size="{ss}">{text}</text>'
+            f'<text class="x end" x="{x + 14}" y="{sy}" font-size="{ss}">{ENDED}</text>'
         )
     else:
-        parts.append(
-            f'<text class="x" x="{x + 14}" y="{sy}" font-size="{ss}">'
-            f"{_text(status, _chars(status_room, ss))}</text>"
-        )
+        parts.append(f'<text class="x" x="{x + 14}" y="{sy}" font-size="{ss}">{text}</text>')
     if corner:
         parts.append(
-            f'<text class="m" x="{w - 14}" y="{sy}" font-size="10" text-anchor="end" '
-            f'letter-spacing=".04em">{corner}</text>'
+            f'<text class="m" x="{layout.width - 14}" y="{sy}" font-size="10" '
+            f'text-anchor="end" letter-spacing=".04em">{corner}</text>'
         )
-    if song is not None:
-        ty, ts = layout.title
+    return "".join(parts)
+
+
+def _swap_css(remaining_ms: int) -> str:
+    """At the track's end: status out, "Played just now" in, the dot dimmed."""
+    return (
+        ".end{opacity:0}"
+        f".end{{animation:np-on 0s {remaining_ms}ms both}}"
+        f".now{{animation:np-off 0s {remaining_ms}ms both}}"
+        f".dot{{animation:np-dim 0s {remaining_ms}ms both}}"
+        "@keyframes np-on{to{opacity:1}}@keyframes np-off{to{opacity:0}}"
+        "@keyframes np-dim{to{opacity:.35}}"
+    )
+
+
+def _song_lines(song: Song, options: ViewOptions, layout: Layout, x: int, room: int) -> str:
+    """Title, artists and (where the layout has room) album, each cut to fit `room`."""
+    ty, ts = layout.title
+    ay, asz = layout.artists
+    artists = ", ".join(song["artists"]) or "Unknown artist"
+    parts = [
+        f'<text class="t" x="{x}" y="{ty}" font-size="{ts}" font-weight="600">'
+        f"{_text(shown_title(song, options), _chars(room, ts))}</text>",
+        f'<text class="x" x="{x}" y="{ay}" font-size="{asz}">'
+        f"{_text(artists, _chars(room, asz))}</text>",
+    ]
+    if layout.album and song["album"]:
+        ly, ls = layout.album
         parts.append(
-            f'<text class="t" x="{x}" y="{ty}" font-size="{ts}" font-weight="600">'
-            f"{_text(shown_title(song, options), _chars(room, ts))}</text>"
+            f'<text class="m" x="{x}" y="{ly}" font-size="{ls}">'
+            f"{_text(song['album'], _chars(room, ls))}</text>"
         )
-        ay, asz = layout.artists
-        artists = ", ".join(song["artists"]) or "Unknown artist"
-        parts.append(
-            f'<text class="x" x="{x}" y="{ay}" font-size="{asz}">'
-            f"{_text(artists, _chars(room, asz))}</text>"
-        )
-        if layout.album and song["album"]:
-            ly, ls = layout.album
-            parts.append(
-                f'<text class="m" x="{x}" y="{ly}" font-size="{ls}">'
-                f"{_text(song['album'], _chars(room, ls))}</text>"
-            )
-        if bar is not None:
-            share = bar.position_ms / bar.duration_ms
-            parts.append(
-                f'<rect class="k" x="{x}" y="{layout.bar_y}" width="{room}" height="3" rx="1.5"/>'
-                f'<rect class="a bar" x="{x}" y="{layout.bar_y}" width="{room}" height="3" '
-                f'rx="1.5" style="transform-box:fill-box;transform-origin:0 0;'
-                f'transform:scaleX({share:.4f})"/>'
-            )
-            if bar.ticking:
-                motion.append(
-                    f".bar{{animation:np-bar {bar.duration_ms}ms linear -{bar.position_ms}ms both}}"
-                    "@keyframes np-bar{from{transform:scaleX(0)}to{transform:scaleX(1)}}"
-                    "@media (prefers-reduced-motion:reduce){.bar{animation:none}}"
-                )
-    parts.append("</g></g>")
-    title = status + (f": {shown_title(song, options)}" if song else "")
-    return _svg(layout, title, "".join(parts), _style(options, motion))
+    return "".join(parts)
+
+
+def _bar(bar: Progress, layout: Layout, x: int, room: int) -> str:
+    """The track and the bar, scaled to the position at render: right without animation
+    (reduced motion, a paused or stale item), the start of it otherwise."""
+    share = bar.position_ms / bar.duration_ms
+    return (
+        f'<rect class="k" x="{x}" y="{layout.bar_y}" width="{room}" height="3" rx="1.5"/>'
+        f'<rect class="a bar" x="{x}" y="{layout.bar_y}" width="{room}" height="3" '
+        f'rx="1.5" style="transform-box:fill-box;transform-origin:0 0;'
+        f'transform:scaleX({share:.4f})"/>'
+    )
+
+
+def _bar_css(bar: Progress) -> str:
+    """The bar runs over the whole track, started `position` ms in the past: so it runs
+    exactly the remaining time, with no clock but the one at render."""
+    return (
+        f".bar{{animation:np-bar {bar.duration_ms}ms linear -{bar.position_ms}ms both}}"
+        "@keyframes np-bar{from{transform:scaleX(0)}to{transform:scaleX(1)}}"
+        "@media (prefers-reduced-motion:reduce){.bar{animation:none}}"
+    )
 
 
 def _message_card(layout: Layout, options: ViewOptions, message: str) -> str:
     """idle=<message>: the card shows only the owner's words."""
     w, h = layout.width, layout.height
     ts = layout.title[1]
-    body = (
-        f'<rect class="bg" x="0.5" y="0.5" width="{w - 1}" height="{h - 1}" rx="10"/>'
+    body = _background(layout) + (
         f'<text class="x" x="{w / 2:g}" y="{h / 2 + ts / 3:g}" font-size="{ts}" '
         f'text-anchor="middle" font-family="{FONT}">{_text(message, _chars(w - 32, ts))}</text>'
     )
