@@ -88,10 +88,24 @@ def _int(value: object) -> bool:
     return isinstance(value, int) and not isinstance(value, bool)
 
 
+# The last millisecond `datetime` can format (9999-12-31T23:59:59.999Z). Every int of a
+# document other than its version is an epoch or a duration in ms, or a pixel size: one
+# past this bound (a `pausedUntil` of 1e20 written into Redis) made `fromtimestamp` raise
+# OverflowError in the middle of a view, a 500 for every reader, so such a document is
+# refused whole like any other wrong-shaped one.
+MAX_MS = 253_402_300_799_999
+
+
+def _ms(value: object) -> bool:
+    """An int from 0 to MAX_MS: something `datetime` and float arithmetic can hold."""
+    return isinstance(value, int) and not isinstance(value, bool) and 0 <= value <= MAX_MS
+
+
 def _opt(value: object, kind: type | tuple[type, ...]) -> bool:
-    """None, or a value of `kind` (a bool is no int here, though Python says it is)."""
+    """None, or a value of `kind` (a bool is no int here, though Python says it is;
+    an int must lie within 0..MAX_MS)."""
     if kind is int:
-        return value is None or _int(value)
+        return value is None or _ms(value)
     return value is None or isinstance(value, kind)
 
 
@@ -146,7 +160,7 @@ def is_document(value: object) -> bool:
     return (
         _int(value.get("version"))
         and value["version"] >= 0
-        and _int(value.get("updatedAt"))
+        and _ms(value.get("updatedAt"))
         and isinstance(value.get("stale"), bool)
         and isinstance(value.get("demo"), bool)
         and _opt(value.get("pausedUntil"), int)

@@ -13,7 +13,7 @@ import httpx
 import pytest
 
 from shared.config import Settings
-from shared.document import decode, encode, is_document
+from shared.document import MAX_MS, decode, encode, is_document
 from shared.normalize import normalize_current
 from shared.store import Store
 from shared.text import clean_text
@@ -145,3 +145,34 @@ async def test_row15_a_writer_replacing_a_broken_stored_document_goes_above_its_
     await store.redis.set(store.keys.current, _broken(song="x", version=40))
     published = await store.publish(None, stale=False, demo=False, now_ms=1)
     assert published["version"] == 41
+
+
+@pytest.mark.parametrize(
+    "changes",
+    [
+        {"pausedUntil": 10**20},
+        {"updatedAt": 10**20},
+        {"song_progressAt": 10**20},
+        {"song_durationMs": 10**400},
+        {"pausedUntil": -1},
+    ],
+)
+def test_issue24_decode_refuses_an_epoch_or_duration_datetime_cannot_hold(
+    changes: dict[str, Any],
+) -> None:
+    assert decode(_broken(**changes)) is None
+
+
+def test_issue24_decode_accepts_the_last_millisecond_datetime_can_format() -> None:
+    assert decode(_broken(pausedUntil=MAX_MS)) is not None
+
+
+@pytest.mark.parametrize("path", ["/embed.svg", "/now.txt", "/api/now-playing"])
+async def test_issue24_an_absurd_paused_until_leaves_every_view_serving_200(
+    client: tuple[httpx.AsyncClient, WebRuntime], path: str
+) -> None:
+    c, runtime = client
+    runtime.hub.update(raw(document(5, "Good Song")))
+    runtime.hub.update(_broken(version=6, pausedUntil=10**20))
+    r = await c.get(path)
+    assert r.status_code == 200 and "Good Song" in r.text

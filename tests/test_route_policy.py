@@ -115,6 +115,17 @@ async def test_the_card_page_may_be_framed_and_the_setup_pages_may_not(
         assert "frame-ancestors 'none'" in response.headers["content-security-policy"], path
 
 
+def directives(csp: str) -> dict[str, str]:
+    pairs = (d.strip().split(None, 1) for d in csp.split(";") if d.strip())
+    return {p[0]: p[1] if len(p) > 1 else "" for p in pairs}
+
+
+@pytest.mark.parametrize("path", ["/login", "/callback"])
+async def test_the_setup_pages_allow_no_script(client: httpx.AsyncClient, path: str) -> None:
+    csp = directives((await client.get(path)).headers["content-security-policy"])
+    assert csp.get("script-src", csp["default-src"]) == "'none'"
+
+
 def test_the_overlay_page_stays_frameable() -> None:
     csp = policy_for("/overlay").csp
     assert csp is not None and "frame-ancestors" not in csp

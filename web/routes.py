@@ -22,7 +22,13 @@ CSP_FRAMEABLE_PAGE = (
     "img-src * data: blob:; connect-src 'self'; base-uri 'none'; form-action 'none'; "
     "object-src 'none'"
 )
-CSP_PAGE = CSP_FRAMEABLE_PAGE + "; frame-ancestors 'none'"
+# /login and /callback send plain HTML with one inline style attribute and run no script:
+# they may load nothing, so an injection into them (an error text echoed back) cannot run
+# or fetch anything, and no site may frame them.
+CSP_SETUP = (
+    "default-src 'none'; style-src 'unsafe-inline'; base-uri 'none'; form-action 'none'; "
+    "frame-ancestors 'none'"
+)
 
 
 @dataclass(frozen=True)
@@ -44,8 +50,8 @@ ROUTES: tuple[RoutePolicy, ...] = (
     RoutePolicy("/healthz"),
     RoutePolicy("/readyz"),
     RoutePolicy("/metrics"),
-    RoutePolicy("/login", csp=CSP_PAGE),
-    RoutePolicy("/callback", csp=CSP_PAGE),
+    RoutePolicy("/login", csp=CSP_SETUP),
+    RoutePolicy("/callback", csp=CSP_SETUP),
 )
 BY_PATH = {route.path: route for route in ROUTES}
 PATHS = frozenset(BY_PATH)

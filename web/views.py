@@ -93,11 +93,13 @@ def text_fields(document: Document, options: ViewOptions) -> dict[str, str] | No
 
 
 def now_line(document: Document, template: Template, options: ViewOptions = PLAIN) -> str:
-    """One line for a chat bot; a clear sentence when nothing is known."""
+    """One line for a chat bot; a clear sentence when nothing is known. While something
+    plays, fields it lacks are empty: `fmt={url}` for an item without a page is an empty
+    line, never "Nothing playing right now", which would be false."""
     values = text_fields(document, options)
     if values is None:
         return NOTHING
-    return " ".join(template.render(values).split()) or NOTHING
+    return " ".join(template.render(values).split())
 
 
 def item_url(document: Document) -> str | None:
