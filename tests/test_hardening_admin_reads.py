@@ -21,7 +21,7 @@ from web.read_cache import Cached
 ADMIN = "the-right-admin-token-0123456789"
 
 
-def test_row4_a_few_wrong_tokens_are_free_then_one_per_refill(clock: ManualClock) -> None:
+def test_a_few_wrong_tokens_are_free_then_one_per_refill(clock: ManualClock) -> None:
     throttle = AttemptThrottle(burst=3, refill_s=10, clock=clock)
     for _ in range(3):
         assert throttle.retry_after("a") == 0
@@ -31,7 +31,7 @@ def test_row4_a_few_wrong_tokens_are_free_then_one_per_refill(clock: ManualClock
     assert throttle.retry_after("a") == 0
 
 
-def test_row4_one_address_guessing_never_slows_another(clock: ManualClock) -> None:
+def test_one_address_guessing_never_slows_another(clock: ManualClock) -> None:
     throttle = AttemptThrottle(burst=2, refill_s=10, clock=clock)
     for _ in range(100):
         throttle.failed("guesser")
@@ -39,7 +39,7 @@ def test_row4_one_address_guessing_never_slows_another(clock: ManualClock) -> No
     assert throttle.retry_after("owner") == 0
 
 
-def test_row4_the_throttle_forgets_the_oldest_addresses_past_its_size(clock: ManualClock) -> None:
+def test_the_throttle_forgets_the_oldest_addresses_past_its_size(clock: ManualClock) -> None:
     throttle = AttemptThrottle(burst=1, refill_s=10, max_keys=100, clock=clock)
     for i in range(1000):
         throttle.failed(f"10.0.{i // 256}.{i % 256}")
@@ -62,7 +62,7 @@ def client_from(runtime: WebRuntime, address: str) -> httpx.AsyncClient:
     return httpx.AsyncClient(transport=transport, base_url="http://np.test")
 
 
-async def test_row4_wrong_tokens_from_one_address_get_429_and_the_owner_elsewhere_gets_in(
+async def test_wrong_tokens_from_one_address_get_429_and_the_owner_elsewhere_gets_in(
     app: WebRuntime,
 ) -> None:
     async with client_from(app, "203.0.113.9") as guesser, client_from(app, "198.51.100.1") as me:
@@ -75,14 +75,14 @@ async def test_row4_wrong_tokens_from_one_address_get_429_and_the_owner_elsewher
     assert mine.status_code == 302
 
 
-async def test_row4_a_throttled_answer_says_when_to_retry(app: WebRuntime) -> None:
+async def test_a_throttled_answer_says_when_to_retry(app: WebRuntime) -> None:
     async with client_from(app, "203.0.113.9") as guesser:
         for i in range(6):
             r = await guesser.get("/login", params={"token": f"guess-{i}"})
     assert r.status_code == 429 and int(r.headers["retry-after"]) >= 1
 
 
-async def test_row4_a_wrong_token_is_logged_without_the_guess(
+async def test_a_wrong_token_is_logged_without_the_guess(
     app: WebRuntime, caplog: pytest.LogCaptureFixture
 ) -> None:
     caplog.set_level(logging.WARNING, "nowplaying.web")
@@ -92,7 +92,7 @@ async def test_row4_a_wrong_token_is_logged_without_the_guess(
     assert "my-secret-guess-xyz" not in caplog.text
 
 
-async def test_issue24_a_flood_of_wrong_tokens_writes_one_log_line(
+async def test_a_flood_of_wrong_tokens_writes_one_log_line(
     app: WebRuntime, caplog: pytest.LogCaptureFixture
 ) -> None:
     caplog.set_level(logging.WARNING, "nowplaying.web")
@@ -103,7 +103,7 @@ async def test_issue24_a_flood_of_wrong_tokens_writes_one_log_line(
     assert len(lines) == 1
 
 
-async def test_issue24_the_right_token_gets_in_while_its_address_is_brute_forced(
+async def test_the_right_token_gets_in_while_its_address_is_brute_forced(
     app: WebRuntime,
 ) -> None:
     async with client_from(app, "203.0.113.9") as guesser, client_from(app, "203.0.113.9") as me:
@@ -115,7 +115,7 @@ async def test_issue24_the_right_token_gets_in_while_its_address_is_brute_forced
     assert mine.status_code == 302
 
 
-async def test_issue24_the_right_token_clears_its_address_penalty(app: WebRuntime) -> None:
+async def test_the_right_token_clears_its_address_penalty(app: WebRuntime) -> None:
     async with client_from(app, "203.0.113.9") as client:
         for i in range(20):
             await client.get("/login", params={"token": f"guess-{i}"})
@@ -124,7 +124,7 @@ async def test_issue24_the_right_token_clears_its_address_penalty(app: WebRuntim
     assert typo.status_code == 403
 
 
-async def test_row14_concurrent_reads_share_one_fetch_within_a_second(clock: ManualClock) -> None:
+async def test_concurrent_reads_share_one_fetch_within_a_second(clock: ManualClock) -> None:
     calls = 0
 
     async def fetch() -> int:
@@ -141,7 +141,7 @@ async def test_row14_concurrent_reads_share_one_fetch_within_a_second(clock: Man
     assert await cached.get() == 2
 
 
-async def test_row14_a_failure_is_remembered_for_a_second_too(clock: ManualClock) -> None:
+async def test_a_failure_is_remembered_for_a_second_too(clock: ManualClock) -> None:
     calls = 0
 
     async def fetch() -> int:
@@ -164,7 +164,7 @@ class CountingRedis(fakeredis.FakeAsyncRedis):  # type: ignore[misc]
         return await super().execute_command(*args, **options)
 
 
-async def test_row14_a_flood_of_readyz_and_metrics_reads_redis_once() -> None:
+async def test_a_flood_of_readyz_and_metrics_reads_redis_once() -> None:
     store = Store(CountingRedis(), "rc")
     runtime = WebRuntime(Settings(redis_prefix="rc"), store)
     runtime.redis_reads.clock = lambda: 1000.0  # the whole flood within one second

@@ -16,17 +16,17 @@ from shared.logs import RedactingFilter, mask_url_secrets
 from shared.origins import normalize_origin
 
 
-def test_row4_an_admin_token_shorter_than_24_characters_is_refused() -> None:
+def test_an_admin_token_shorter_than_24_characters_is_refused() -> None:
     with pytest.raises(ConfigError) as caught:
         load_settings({"ADMIN_TOKEN": "a" * 23})
     assert caught.value.variable == "ADMIN_TOKEN"
 
 
-def test_row4_an_admin_token_of_24_characters_is_accepted() -> None:
+def test_an_admin_token_of_24_characters_is_accepted() -> None:
     assert load_settings({"ADMIN_TOKEN": "a" * 24}).admin_token == "a" * 24
 
 
-def test_row4_the_web_command_exits_2_on_a_short_admin_token(tmp_path: Path) -> None:
+def test_the_web_command_exits_2_on_a_short_admin_token(tmp_path: Path) -> None:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("SPOTIFY_", "REDIS_"))}
     done = subprocess.run(
         [sys.executable, "-m", "nowplaying.cli", "web"],
@@ -42,19 +42,19 @@ def test_row4_the_web_command_exits_2_on_a_short_admin_token(tmp_path: Path) -> 
     assert len(lines) == 1 and "ADMIN_TOKEN" in lines[0]
 
 
-def test_row9_a_config_error_masks_the_password_of_a_url() -> None:
+def test_a_config_error_masks_the_password_of_a_url() -> None:
     with pytest.raises(ConfigError) as caught:
         load_settings({"REDIS_URL": "rediss+x://:SuperSecretRedisPw@redis.example:6380/0"})
     assert "SuperSecretRedisPw" not in str(caught.value)
     assert "REDIS_URL" in str(caught.value) and "redis.example" in str(caught.value)
 
 
-def test_row9_urls_in_log_lines_lose_their_password_but_keep_the_user() -> None:
+def test_urls_in_log_lines_lose_their_password_but_keep_the_user() -> None:
     masked = mask_url_secrets("lost redis://alice:pw123456@h:6379/0 and rediss://:pw2@h2")
     assert masked == "lost redis://alice:***@h:6379/0 and rediss://:***@h2"
 
 
-def test_row9_the_redis_password_is_a_secret_the_log_filter_removes() -> None:
+def test_the_redis_password_is_a_secret_the_log_filter_removes() -> None:
     settings = load_settings({"REDIS_URL": "redis://:SuperSecretRedisPw@h:6379/0"})
     assert "SuperSecretRedisPw" in settings.secrets()
     record = logging.LogRecord("x", logging.INFO, "", 0, "pw %s", ("SuperSecretRedisPw",), None)
@@ -73,7 +73,7 @@ def test_row9_the_redis_password_is_a_secret_the_log_filter_removes() -> None:
         ("*", "*"),
     ],
 )
-def test_row11_cors_origins_are_normalized_to_what_browsers_send(entry: str, origin: str) -> None:
+def test_cors_origins_are_normalized_to_what_browsers_send(entry: str, origin: str) -> None:
     assert normalize_origin(entry) == origin
 
 
@@ -88,13 +88,13 @@ def test_row11_cors_origins_are_normalized_to_what_browsers_send(entry: str, ori
         "https://example.com:99999",
     ],
 )
-def test_row11_cors_origins_that_can_never_match_are_refused(entry: str) -> None:
+def test_cors_origins_that_can_never_match_are_refused(entry: str) -> None:
     with pytest.raises(ConfigError) as caught:
         load_settings({"CORS_ORIGINS": f"https://ok.example, {entry}"})
     assert caught.value.variable == "CORS_ORIGINS"
 
 
-def test_row11_cors_origins_keep_their_order_without_duplicates() -> None:
+def test_cors_origins_keep_their_order_without_duplicates() -> None:
     s = load_settings({"CORS_ORIGINS": "https://a.example/, https://A.example, https://b.example"})
     assert s.cors_origins == ("https://a.example", "https://b.example")
 

@@ -50,7 +50,7 @@ async def demo(fake_store: Store) -> AsyncIterator[tuple[httpx.AsyncClient, WebR
         ("GET", "/authorize"),
     ],
 )
-async def test_row1_the_demo_simulator_is_not_reachable_from_the_web_port(
+async def test_the_demo_simulator_is_not_reachable_from_the_web_port(
     demo: tuple[httpx.AsyncClient, WebRuntime], method: str, path: str
 ) -> None:
     client, _ = demo
@@ -58,7 +58,7 @@ async def test_row1_the_demo_simulator_is_not_reachable_from_the_web_port(
     assert r.status_code in (404, 405)
 
 
-async def test_row1_the_demo_still_plays_through_the_in_process_simulator(
+async def test_the_demo_still_plays_through_the_in_process_simulator(
     demo: tuple[httpx.AsyncClient, WebRuntime],
 ) -> None:
     client, _ = demo
@@ -66,7 +66,7 @@ async def test_row1_the_demo_still_plays_through_the_in_process_simulator(
     assert doc["demo"] is True and doc["song"]["name"]
 
 
-async def test_row1_demo_art_is_a_same_origin_path_the_web_app_serves(
+async def test_demo_art_is_a_same_origin_path_the_web_app_serves(
     demo: tuple[httpx.AsyncClient, WebRuntime],
 ) -> None:
     client, _ = demo
@@ -78,14 +78,14 @@ async def test_row1_demo_art_is_a_same_origin_path_the_web_app_serves(
     assert r.content.startswith(b"\x89PNG")
 
 
-async def test_row1_the_svg_card_inlines_the_demo_art_without_http(
+async def test_the_svg_card_inlines_the_demo_art_without_http(
     demo: tuple[httpx.AsyncClient, WebRuntime],
 ) -> None:
     client, _ = demo
     assert 'href="data:image/png;base64,' in (await client.get("/embed.svg")).text
 
 
-async def test_row1_unknown_demo_art_is_404(demo: tuple[httpx.AsyncClient, WebRuntime]) -> None:
+async def test_unknown_demo_art_is_404(demo: tuple[httpx.AsyncClient, WebRuntime]) -> None:
     client, _ = demo
     for name in ("nope-300.png", "4uLU6hMCjMI75M1A2tKUQC-301.png", "..%2Fetc%2Fpasswd"):
         assert (await client.get(f"/demo-art/{name}")).status_code == 404
@@ -112,7 +112,7 @@ async def sim_client(sim: SimState) -> AsyncIterator[httpx.AsyncClient]:
         {"positionMs": "10"},
     ],
 )
-async def test_row1_simulator_state_refuses_bad_types_and_ranges(
+async def test_simulator_state_refuses_bad_types_and_ranges(
     sim_client: httpx.AsyncClient, sim: SimState, body: dict[str, object]
 ) -> None:
     before = (sim.player.index, sim.player.mode)
@@ -121,7 +121,7 @@ async def test_row1_simulator_state_refuses_bad_types_and_ranges(
     assert (sim.player.index, sim.player.mode) == before
 
 
-async def test_row1_a_float_index_no_longer_breaks_every_later_poll(
+async def test_a_float_index_no_longer_breaks_every_later_poll(
     sim_client: httpx.AsyncClient,
 ) -> None:
     await sim_client.post("/_sim/state", json={"index": 1.5})
@@ -142,14 +142,14 @@ async def test_row1_a_float_index_no_longer_breaks_every_later_poll(
         {"faults": [1]},
     ],
 )
-async def test_row1_simulator_faults_refuse_bad_values(
+async def test_simulator_faults_refuse_bad_values(
     sim_client: httpx.AsyncClient, sim: SimState, body: dict[str, object]
 ) -> None:
     assert (await sim_client.post("/_sim/faults", json=body)).status_code == 400
     assert sim.faults == []
 
 
-async def test_row1_simulator_fault_queue_is_capped(
+async def test_simulator_fault_queue_is_capped(
     sim_client: httpx.AsyncClient, sim: SimState
 ) -> None:
     body = {"faults": [{"status": 500}] * (MAX_FAULTS + 1)}
@@ -157,7 +157,7 @@ async def test_row1_simulator_fault_queue_is_capped(
     assert sim.faults == []
 
 
-async def test_row1_simulator_bodies_past_64_kib_are_refused(
+async def test_simulator_bodies_past_64_kib_are_refused(
     sim_client: httpx.AsyncClient,
 ) -> None:
     big = b'{"x": "' + b"a" * MAX_BODY + b'"}'
@@ -165,7 +165,7 @@ async def test_row1_simulator_bodies_past_64_kib_are_refused(
         assert (await sim_client.post(path, content=big)).status_code == 413
 
 
-async def test_row1_simulator_refuses_a_streamed_body_past_the_cap_without_a_length(
+async def test_simulator_refuses_a_streamed_body_past_the_cap_without_a_length(
     sim_client: httpx.AsyncClient,
 ) -> None:
     async def chunks() -> AsyncIterator[bytes]:
@@ -176,12 +176,12 @@ async def test_row1_simulator_refuses_a_streamed_body_past_the_cap_without_a_len
     assert (await sim_client.post("/_sim/faults", content=chunks())).status_code == 413
 
 
-async def test_row1_simulator_config_refuses_bad_values(sim_client: httpx.AsyncClient) -> None:
+async def test_simulator_config_refuses_bad_values(sim_client: httpx.AsyncClient) -> None:
     for body in ({"tokenLifetime": "long"}, {"consent": "maybe"}, {"redirectUris": "x"}):
         assert (await sim_client.post("/_sim/config", json=body)).status_code == 400
 
 
-async def test_row1_simulator_authorize_never_redirects_to_an_unregistered_uri(
+async def test_simulator_authorize_never_redirects_to_an_unregistered_uri(
     sim_client: httpx.AsyncClient, sim: SimState
 ) -> None:
     sim.redirect_uris = {"http://127.0.0.1:8000/callback"}
@@ -193,7 +193,7 @@ async def test_row1_simulator_authorize_never_redirects_to_an_unregistered_uri(
         assert r.status_code == 400 and "location" not in r.headers
 
 
-async def test_row1_simulator_authorize_without_a_registered_list_takes_no_https_uri() -> None:
+async def test_simulator_authorize_without_a_registered_list_takes_no_https_uri() -> None:
     state = new_state("http://sim.test")
     transport = httpx.ASGITransport(app=build_app(state))
     async with httpx.AsyncClient(transport=transport, base_url="http://sim.test") as client:

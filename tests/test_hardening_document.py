@@ -24,7 +24,7 @@ from web.hub import Hub
 
 
 @pytest.mark.parametrize("bad", ["\ud800", "\udfff", "\x01", "\x08", "\ufffe", "\uffff", "\x00"])
-def test_row7_row8_clean_text_replaces_what_utf8_or_xml_cannot_carry(bad: str) -> None:
+def test_clean_text_replaces_what_utf8_or_xml_cannot_carry(bad: str) -> None:
     assert clean_text(f"a{bad}b") == "a\ufffdb"
 
 
@@ -34,7 +34,7 @@ def test_clean_text_keeps_every_other_character_and_is_idempotent() -> None:
     assert clean_text(clean_text(text)) == clean_text(text)
 
 
-def test_row7_a_lone_surrogate_in_a_name_still_encodes_as_utf8() -> None:
+def test_a_lone_surrogate_in_a_name_still_encodes_as_utf8() -> None:
     body = json.loads('{"x": "Bad \\ud800 name"}')["x"]
     song = normalize_current(currently_playing(track(name=body, artists=(body,), album=body)), 1)
     assert song is not None
@@ -42,7 +42,7 @@ def test_row7_a_lone_surrogate_in_a_name_still_encodes_as_utf8() -> None:
     assert decode(encode(doc)) == doc  # would raise UnicodeEncodeError before
 
 
-def test_row8_xml_invalid_characters_never_reach_the_svg_card() -> None:
+def test_xml_invalid_characters_never_reach_the_svg_card() -> None:
     name = "Bad\x01\x08\ufffe name"
     song = normalize_current(currently_playing(track(name=name, artists=(name,), album=name)), 1)
     assert song is not None
@@ -96,23 +96,23 @@ def _broken(**changes: Any) -> bytes:
         {"song_provider": "tidal"},
     ],
 )
-def test_row15_decode_refuses_a_document_of_the_wrong_shape(changes: dict[str, Any]) -> None:
+def test_decode_refuses_a_document_of_the_wrong_shape(changes: dict[str, Any]) -> None:
     assert decode(_broken(**changes)) is None
 
 
-def test_row15_a_valid_document_decodes_whole() -> None:
+def test_a_valid_document_decodes_whole() -> None:
     assert decode(raw(document(5))) == document(5)
     assert is_document(document(5))
 
 
-def test_row15_a_document_from_an_older_poller_without_the_new_song_fields_is_valid() -> None:
+def test_a_document_from_an_older_poller_without_the_new_song_fields_is_valid() -> None:
     doc: dict[str, Any] = dict(document(5))
     doc["song"] = {k: v for k, v in doc["song"].items() if k not in ("explicit", "url")}
     doc["song"].pop("provider")
     assert decode(json.dumps(doc)) is not None
 
 
-def test_row15_the_hub_keeps_the_last_valid_document() -> None:
+def test_the_hub_keeps_the_last_valid_document() -> None:
     hub = Hub()
     assert hub.update(raw(document(5)))
     assert not hub.update(_broken(song="x", version=6))
@@ -130,7 +130,7 @@ async def client() -> AsyncIterator[tuple[httpx.AsyncClient, WebRuntime]]:
 
 
 @pytest.mark.parametrize("changes", [{"song": "x"}, {"stale": DROP}])
-async def test_row15_embed_svg_stays_200_after_a_broken_document_arrives(
+async def test_embed_svg_stays_200_after_a_broken_document_arrives(
     client: tuple[httpx.AsyncClient, WebRuntime], changes: dict[str, Any]
 ) -> None:
     c, runtime = client
@@ -140,7 +140,7 @@ async def test_row15_embed_svg_stays_200_after_a_broken_document_arrives(
     assert r.status_code == 200 and "Good Song" in r.text
 
 
-async def test_row15_a_writer_replacing_a_broken_stored_document_goes_above_its_version() -> None:
+async def test_a_writer_replacing_a_broken_stored_document_goes_above_its_version() -> None:
     store = Store(fakeredis.FakeAsyncRedis(), "doc")
     await store.redis.set(store.keys.current, _broken(song="x", version=40))
     published = await store.publish(None, stale=False, demo=False, now_ms=1)
@@ -157,18 +157,18 @@ async def test_row15_a_writer_replacing_a_broken_stored_document_goes_above_its_
         {"pausedUntil": -1},
     ],
 )
-def test_issue24_decode_refuses_an_epoch_or_duration_datetime_cannot_hold(
+def test_decode_refuses_an_epoch_or_duration_datetime_cannot_hold(
     changes: dict[str, Any],
 ) -> None:
     assert decode(_broken(**changes)) is None
 
 
-def test_issue24_decode_accepts_the_last_millisecond_datetime_can_format() -> None:
+def test_decode_accepts_the_last_millisecond_datetime_can_format() -> None:
     assert decode(_broken(pausedUntil=MAX_MS)) is not None
 
 
 @pytest.mark.parametrize("path", ["/embed.svg", "/now.txt", "/api/now-playing"])
-async def test_issue24_an_absurd_paused_until_leaves_every_view_serving_200(
+async def test_an_absurd_paused_until_leaves_every_view_serving_200(
     client: tuple[httpx.AsyncClient, WebRuntime], path: str
 ) -> None:
     c, runtime = client

@@ -90,19 +90,19 @@ def head_with(header_bytes: int) -> bytes:
     )
 
 
-async def test_row2_a_head_past_16_kib_is_refused_with_431(fake_store: Store) -> None:
+async def test_a_head_past_16_kib_is_refused_with_431(fake_store: Store) -> None:
     async with web(fake_store) as base:
         answer = await raw_request(base, head_with(MAX_HEAD_BYTES + 1024))
     assert answer.startswith(b"HTTP/1.1 431 ")
 
 
-async def test_row2_a_head_under_16_kib_is_served(fake_store: Store) -> None:
+async def test_a_head_under_16_kib_is_served(fake_store: Store) -> None:
     async with web(fake_store) as base:
         answer = await raw_request(base, head_with(MAX_HEAD_BYTES - 1024))
     assert answer.startswith(b"HTTP/1.1 200 ")
 
 
-async def test_row2_a_huge_head_is_cut_off_while_it_streams_in(fake_store: Store) -> None:
+async def test_a_huge_head_is_cut_off_while_it_streams_in(fake_store: Store) -> None:
     async with web(fake_store) as base:
         started = time.monotonic()
         answer = await raw_request(base, head_with(20 * 1024 * 1024), chunk=16384)
@@ -111,7 +111,7 @@ async def test_row2_a_huge_head_is_cut_off_while_it_streams_in(fake_store: Store
     assert took < 5  # refused early, not after reading 20 MB
 
 
-async def test_row3_a_head_that_never_finishes_is_closed_after_the_header_timeout(
+async def test_a_head_that_never_finishes_is_closed_after_the_header_timeout(
     fake_store: Store,
 ) -> None:
     async with web(fake_store, header_timeout=1.0) as base:
@@ -131,7 +131,7 @@ async def test_row3_a_head_that_never_finishes_is_closed_after_the_header_timeou
     assert time.monotonic() - started < 3
 
 
-async def test_row3_a_connection_that_sends_nothing_is_closed_after_the_header_timeout(
+async def test_a_connection_that_sends_nothing_is_closed_after_the_header_timeout(
     fake_store: Store,
 ) -> None:
     async with web(fake_store, header_timeout=1.0) as base:
@@ -154,7 +154,7 @@ async def kept_alive(base: str) -> tuple[asyncio.StreamReader, asyncio.StreamWri
     return reader, writer, await asyncio.wait_for(reader.readuntil(b'{"status":"ok"}'), 5)
 
 
-async def test_row3_a_kept_alive_connection_gets_a_new_deadline_for_its_next_head(
+async def test_a_kept_alive_connection_gets_a_new_deadline_for_its_next_head(
     fake_store: Store,
 ) -> None:
     async with web(fake_store, header_timeout=1.0) as base:
@@ -165,7 +165,7 @@ async def test_row3_a_kept_alive_connection_gets_a_new_deadline_for_its_next_hea
     assert first.startswith(b"HTTP/1.1 200 ") and second.startswith(b"HTTP/1.1 408 ")
 
 
-async def test_row3_an_idle_kept_alive_connection_is_not_answered_408(
+async def test_an_idle_kept_alive_connection_is_not_answered_408(
     fake_store: Store,
 ) -> None:
     """Between requests the keep-alive timeout governs, not the header timeout."""
@@ -188,7 +188,7 @@ async def open_stream(
     )
 
 
-async def test_row3_streams_past_the_per_client_cap_get_a_clear_503(fake_store: Store) -> None:
+async def test_streams_past_the_per_client_cap_get_a_clear_503(fake_store: Store) -> None:
     async with (
         web(fake_store, max_streams_per_client=2) as base,
         httpx.AsyncClient(timeout=5) as client,
@@ -203,7 +203,7 @@ async def test_row3_streams_past_the_per_client_cap_get_a_clear_503(fake_store: 
     assert 'nowplaying_sse_streams_refused_total{cap="client"} 2.0' in metrics
 
 
-async def test_row3_a_closed_stream_frees_its_place(fake_store: Store) -> None:
+async def test_a_closed_stream_frees_its_place(fake_store: Store) -> None:
     async with (
         web(fake_store, max_streams_per_client=1) as base,
         httpx.AsyncClient(timeout=5) as client,
@@ -230,7 +230,7 @@ async def statuses_from(
         return statuses, (await client.get(f"{base}/metrics")).text
 
 
-async def test_row3_streams_past_the_per_process_cap_get_a_503(fake_store: Store) -> None:
+async def test_streams_past_the_per_process_cap_get_a_503(fake_store: Store) -> None:
     clients = ["203.0.113.1", "203.0.113.2", "203.0.113.3"]
     statuses, metrics = await statuses_from(
         fake_store, clients, max_streams=2, forwarded_allow_ips="127.0.0.1"
@@ -239,7 +239,7 @@ async def test_row3_streams_past_the_per_process_cap_get_a_503(fake_store: Store
     assert 'nowplaying_sse_streams_refused_total{cap="process"} 1.0' in metrics
 
 
-async def test_row3_x_forwarded_for_counts_only_from_a_trusted_proxy(fake_store: Store) -> None:
+async def test_x_forwarded_for_counts_only_from_a_trusted_proxy(fake_store: Store) -> None:
     statuses, _ = await statuses_from(
         fake_store,
         ["203.0.113.1", "203.0.113.2"],
@@ -249,7 +249,7 @@ async def test_row3_x_forwarded_for_counts_only_from_a_trusted_proxy(fake_store:
     assert statuses == [200, 503]  # both are the untrusted peer 127.0.0.1
 
 
-async def test_row3_behind_a_trusted_proxy_each_client_has_its_own_cap(fake_store: Store) -> None:
+async def test_behind_a_trusted_proxy_each_client_has_its_own_cap(fake_store: Store) -> None:
     statuses, _ = await statuses_from(
         fake_store,
         ["203.0.113.1", "203.0.113.2", "203.0.113.1"],
@@ -268,13 +268,13 @@ def test_the_web_commands_server_config_carries_the_limits() -> None:
     assert config.forwarded_allow_ips == "127.0.0.1" and config.proxy_headers
 
 
-def test_row3_a_short_file_descriptor_limit_lowers_the_connection_cap_below_it() -> None:
+def test_a_short_file_descriptor_limit_lowers_the_connection_cap_below_it() -> None:
     options = uvicorn_options(Settings(max_streams=1000), file_descriptors=1024)
     assert options["limit_concurrency"] == 1024 - 64
     assert uvicorn_options(Settings(max_streams=10), 65536)["limit_concurrency"] == 10 + 256
 
 
-async def test_row3_a_half_sent_next_head_never_writes_a_408_into_an_open_stream(
+async def test_a_half_sent_next_head_never_writes_a_408_into_an_open_stream(
     fake_store: Store,
 ) -> None:
     async with web(fake_store, header_timeout=1.0) as base:

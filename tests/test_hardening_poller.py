@@ -45,7 +45,7 @@ async def setup(
         yield Poller(settings, store, http, clock=clock, seed=7), store
 
 
-async def test_row7_a_publish_that_keeps_failing_marks_the_data_stale(
+async def test_a_publish_that_keeps_failing_marks_the_data_stale(
     setup: tuple[Poller, RefusesFreshDocuments], sim: SimState, clock: ManualClock
 ) -> None:
     poller, store = setup

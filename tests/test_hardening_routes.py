@@ -23,7 +23,7 @@ async def client() -> AsyncIterator[httpx.AsyncClient]:
 
 
 @pytest.mark.parametrize("path", ["/embed.svg/", "/healthz/", "/api/now-playing/", "/login/"])
-async def test_row16_a_trailing_slash_never_redirects_to_the_host_header(
+async def test_a_trailing_slash_never_redirects_to_the_host_header(
     client: httpx.AsyncClient, path: str
 ) -> None:
     r = await client.get(path, headers={"Host": "evil.example"})
