@@ -193,6 +193,15 @@ def _count(env: Mapping[str, str], name: str, default: int, minimum: int) -> int
     return int(raw)
 
 
+def _ipv6_prefix(env: Mapping[str, str]) -> int:
+    """A prefix length an IPv6 network can have; shorter than /16 would lump whole
+    providers into one client."""
+    prefix = _count(env, "CLIENT_IPV6_PREFIX", 56, 16)
+    if prefix > 128:
+        raise ConfigError("CLIENT_IPV6_PREFIX", f"must be at most 128, got {prefix}")
+    return prefix
+
+
 def _admin_token(env: Mapping[str, str]) -> str | None:
     """A guessable token lets anyone connect their own Spotify account: refuse short ones."""
     token = _text(env, "ADMIN_TOKEN")
@@ -360,7 +369,7 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         max_streams_per_client=_count(e, "MAX_STREAMS_PER_CLIENT", 16, 1),
         header_timeout=_number(e, "HEADER_TIMEOUT", 10.0, 1.0),
         max_connections_per_client=_count(e, "MAX_CONNECTIONS_PER_CLIENT", 64, 1),
-        client_ipv6_prefix=_count(e, "CLIENT_IPV6_PREFIX", 56, 16),
+        client_ipv6_prefix=_ipv6_prefix(e),
         poll_mode=_poll_mode(e),
         daily_budget=_budget(e),
     )

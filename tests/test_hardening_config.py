@@ -103,6 +103,7 @@ def test_limits_have_defaults_a_small_vps_survives() -> None:
     s = load_settings({})
     assert (s.max_streams, s.max_streams_per_client, s.header_timeout) == (1000, 16, 10.0)
     assert s.forwarded_allow_ips == "127.0.0.1"
+    assert (s.max_connections_per_client, s.client_ipv6_prefix) == (64, 56)
 
 
 @pytest.mark.parametrize(
@@ -113,6 +114,10 @@ def test_limits_have_defaults_a_small_vps_survives() -> None:
         ("MAX_STREAMS_PER_CLIENT", "many"),
         ("HEADER_TIMEOUT", "0.1"),
         ("FORWARDED_ALLOW_IPS", "proxy.local"),
+        ("MAX_CONNECTIONS_PER_CLIENT", "0"),
+        ("MAX_CONNECTIONS_PER_CLIENT", "lots"),
+        ("CLIENT_IPV6_PREFIX", "8"),
+        ("CLIENT_IPV6_PREFIX", "129"),
     ],
 )
 def test_a_bad_limit_names_its_variable(name: str, value: str) -> None:
