@@ -64,19 +64,11 @@ async def test_an_owner_without_premium_is_its_own_cause(make: MakePoller, sim: 
     assert poller.setup_error == se.PREMIUM_REQUIRED
 
 
+@pytest.mark.parametrize("text", [se.NOT_REGISTERED_TEXT, se.MAY_NOT_BE_REGISTERED_TEXT])
 async def test_a_user_not_on_the_allowlist_is_its_own_cause(
-    make: MakePoller, sim: SimState
+    make: MakePoller, sim: SimState, text: str
 ) -> None:
-    sim.forbidden = se.NOT_REGISTERED_TEXT
-    poller = make()
-    await poller.poll_once()
-    assert poller.setup_error == se.USER_NOT_REGISTERED
-
-
-async def test_a_user_who_may_not_be_registered_is_not_registered(
-    make: MakePoller, sim: SimState
-) -> None:
-    sim.forbidden = se.MAY_NOT_BE_REGISTERED_TEXT
+    sim.forbidden = text
     poller = make()
     await poller.poll_once()
     assert poller.setup_error == se.USER_NOT_REGISTERED
