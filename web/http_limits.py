@@ -19,7 +19,7 @@ must stay true: no timer per keep-alive request. Arming one whenever a read ende
 between two requests cost 5 to 10 % of the JSON route's throughput in make bench, and
 answered 408 to connections idle for longer than the header timeout.
 
-Issue #24 adds, still before the app:
+Also before the app:
 
 - a deadline for the whole request, body included: a request not complete
   `head_timeout_s` after the read that left it incomplete is answered 408 (or, once its
@@ -152,11 +152,7 @@ class LimitedHttpToolsProtocol(HttpToolsProtocol):
             return
         if self._in_body:  # the body did not arrive in time: end the request
             self._count("body_timeout")
-            if self.cycle is not None and self.cycle.response_started:
-                self._refused = True
-                self.transport.close()  # its answer has begun: no 408 inside it
-            else:
-                self._refuse(TIMEOUT)
+            self._end_request(TIMEOUT)
             return
         if self.cycle is not None and not self.cycle.response_complete:
             return  # a stream is being answered: no 408 inside it; keep-alive ends it later
@@ -164,6 +160,15 @@ class LimitedHttpToolsProtocol(HttpToolsProtocol):
             LimitedHttpToolsProtocol.timed_out_heads += 1
             self._count("head_timeout")
             self._refuse(TIMEOUT)
+
+    def _end_request(self, answer: bytes) -> None:
+        """Stop a request cut in its body: `answer` it, or, once the app's answer has
+        begun, close the connection (no second status line inside the first answer)."""
+        if self.cycle is not None and self.cycle.response_started:
+            self._refused = True
+            self.transport.close()
+        else:
+            self._refuse(answer)
 
     def _refuse(self, answer: bytes) -> None:
         self._refused = True
@@ -241,11 +246,7 @@ class LimitedHttpToolsProtocol(HttpToolsProtocol):
         self._body_left -= len(body)
         if self._body_left < 0:  # a chunked body past the route's limit
             self._count("body_too_large")
-            if self.cycle is not None and self.cycle.response_started:
-                self._refused = True
-                self.transport.close()
-            else:
-                self._refuse(BODY_TOO_LARGE)
+            self._end_request(BODY_TOO_LARGE)
             return
         super().on_body(body)
 
