@@ -25,8 +25,21 @@ DEFAULT_ACCOUNTS_URL = "https://accounts.spotify.com"
 DEFAULT_API_URL = "https://api.spotify.com/v1"
 DEFAULT_LASTFM_API_URL = "https://ws.audioscrobbler.com/2.0/"
 DEFAULT_LISTENBRAINZ_API_URL = "https://api.listenbrainz.org"
-PROVIDERS = ("spotify", "lastfm", "listenbrainz")
+DEFAULT_LANYARD_API_URL = "https://api.lanyard.rest"
+# The default preference order of SOURCES: a push is what the owner's own player says now.
+PROVIDERS = ("push", "spotify", "lastfm", "listenbrainz", "lanyard")
 ADMIN_TOKEN_MIN_LENGTH = 24
+INGEST_TOKEN_MIN_LENGTH = 24
+HIDE_KINDS = ("artist", "show", "album", "context", "explicit")
+
+
+@dataclass(frozen=True)
+class HideRule:
+    """One PRIVACY_HIDE rule: `kind` is one of HIDE_KINDS; `value` is casefolded ("" for
+    `explicit`, which takes none)."""
+
+    kind: str
+    value: str = ""
 
 
 class ConfigError(Exception):
@@ -73,6 +86,13 @@ class Settings:
     client_ipv6_prefix: int = 56
     poll_mode: str = "viewers"
     daily_budget: int = 1000
+    ingest_token: str | None = field(default=None, repr=False)
+    ingest_user: str = "nowplaying"
+    lanyard_user_id: str | None = None
+    lanyard_api_url: str = DEFAULT_LANYARD_API_URL
+    history_limit: int = 5000
+    privacy_delay: float = 0.0
+    privacy_hide: tuple[HideRule, ...] = ()
 
     @property
     def has_credentials(self) -> bool:
@@ -88,9 +108,11 @@ class Settings:
         Spotify counts with its app credentials alone: the refresh token may arrive later
         through `/login` or `nowplaying auth` into Redis."""
         present = {
+            "push": bool(self.ingest_token),
             "spotify": bool(self.client_id and self.client_secret) or bool(self.access_token),
             "lastfm": bool(self.lastfm_api_key and self.lastfm_user),
             "listenbrainz": bool(self.listenbrainz_user),
+            "lanyard": bool(self.lanyard_user_id),
         }
         return tuple(p for p in PROVIDERS if present[p])
 
@@ -138,6 +160,7 @@ class Settings:
             self.admin_token,
             self.lastfm_api_key,
             self.listenbrainz_token,
+            self.ingest_token,
         ]
         values.append(urlsplit(self.redis_url).password if self.redis_url else None)
         return [v for v in values if v]
@@ -214,6 +237,58 @@ def _admin_token(env: Mapping[str, str]) -> str | None:
     return token
 
 
+def _ingest_token(env: Mapping[str, str]) -> str | None:
+    """Anyone holding it can put words on the owner's card: refuse short ones."""
+    token = _text(env, "INGEST_TOKEN")
+    if token is not None and (len(token) < INGEST_TOKEN_MIN_LENGTH or not token.isprintable()):
+        problem = (
+            f"must be at least {INGEST_TOKEN_MIN_LENGTH} printable characters, got {len(token)} "
+            "(e.g. `python3 -c 'import secrets; print(secrets.token_urlsafe(32))'`)"
+        )
+        raise ConfigError("INGEST_TOKEN", problem)
+    return token
+
+
+def _ingest_user(env: Mapping[str, str]) -> str:
+    """A path segment of `/1/user/<name>/playing-now`: no slash, no space, no control."""
+    name = _text(env, "INGEST_USER") or "nowplaying"
+    if len(name) > 64 or not all(c.isprintable() and not c.isspace() and c != "/" for c in name):
+        raise ConfigError("INGEST_USER", f"must be a user name without '/' or spaces: {name!r}")
+    return name
+
+
+def _lanyard_user(env: Mapping[str, str]) -> str | None:
+    """A Discord user id is a snowflake: 17 to 20 digits."""
+    raw = _text(env, "LANYARD_USER_ID")
+    if raw is not None and not (raw.isascii() and raw.isdigit() and 15 <= len(raw) <= 21):
+        raise ConfigError("LANYARD_USER_ID", f"must be a Discord user id (digits), got {raw!r}")
+    return raw
+
+
+def _hide_rules(env: Mapping[str, str]) -> tuple[HideRule, ...]:
+    """PRIVACY_HIDE: `artist:NAME,show:NAME,album:NAME,context:URI,explicit`."""
+    raw = _text(env, "PRIVACY_HIDE")
+    if raw is None:
+        return ()
+    rules: list[HideRule] = []
+    for entry in (e.strip() for e in raw.split(",")):
+        if not entry:
+            continue
+        kind, sep, value = entry.partition(":")
+        kind = kind.strip().lower()
+        if kind == "explicit" and not value.strip():
+            rules.append(HideRule("explicit"))
+            continue
+        if kind not in HIDE_KINDS or not sep or not value.strip():
+            problem = (
+                f"{entry!r} is not a rule (artist:NAME, show:NAME, album:NAME, "
+                "context:SPOTIFY_URI or explicit)"
+            )
+            raise ConfigError("PRIVACY_HIDE", problem)
+        rules.append(HideRule(kind, value.strip().casefold()))
+    return tuple(rules)
+
+
 def _origins(env: Mapping[str, str]) -> tuple[str, ...]:
     """CORS_ORIGINS in the form browsers send, without duplicates; `*` when unset."""
     entries = [o for o in (env.get("CORS_ORIGINS") or "*").split(",") if o.strip()]
@@ -261,18 +336,19 @@ def _sources(env: Mapping[str, str], configured: tuple[str, ...]) -> tuple[str, 
     if raw is None:
         return None
     names = tuple(n.strip().lower() for n in raw.split(",") if n.strip())
+    known = ", ".join(PROVIDERS)
     if not names:
-        raise ConfigError("SOURCES", "names no provider (spotify, lastfm, listenbrainz)")
+        raise ConfigError("SOURCES", f"names no provider ({known})")
     for name in names:
         if name not in PROVIDERS:
-            raise ConfigError(
-                "SOURCES", f"unknown provider {name!r} (spotify, lastfm, listenbrainz)"
-            )
+            raise ConfigError("SOURCES", f"unknown provider {name!r} ({known})")
         if name not in configured:
             needs = {
+                "push": "INGEST_TOKEN",
                 "spotify": "SPOTIFY_CLIENT_ID and SPOTIFY_CLIENT_SECRET",
                 "lastfm": "LASTFM_API_KEY and LASTFM_USER",
                 "listenbrainz": "LISTENBRAINZ_USER",
+                "lanyard": "LANYARD_USER_ID",
             }[name]
             raise ConfigError("SOURCES", f"{name!r} is not configured (it needs {needs})")
     if len(set(names)) != len(names):
@@ -372,5 +448,13 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         client_ipv6_prefix=_ipv6_prefix(e),
         poll_mode=_poll_mode(e),
         daily_budget=_budget(e),
+        ingest_token=_ingest_token(e),
+        ingest_user=_ingest_user(e),
+        lanyard_user_id=_lanyard_user(e),
+        lanyard_api_url=_url(e, "LANYARD_API_URL", DEFAULT_LANYARD_API_URL, {"http", "https"})
+        or DEFAULT_LANYARD_API_URL,
+        history_limit=_count(e, "HISTORY_LIMIT", 5000, 1),
+        privacy_delay=_number(e, "PRIVACY_DELAY", 0.0, 0.0),
+        privacy_hide=_hide_rules(e),
     )
     return dataclasses.replace(settings, sources=_sources(e, settings.configured_providers))

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import json
-from typing import Literal, TypedDict
+from typing import Literal, TypedDict, get_args
 
 SongSource = Literal["current", "recent"]
 SongType = Literal["track", "episode"]
-Provider = Literal["spotify", "lastfm", "listenbrainz"]
+Provider = Literal["spotify", "lastfm", "listenbrainz", "lanyard", "push"]
 
 
 class Image(TypedDict):
@@ -149,7 +149,7 @@ def is_song(value: object) -> bool:
         and all(is_image(i) for i in images)
         and all(k in value and _opt(value[k], kind) for k, kind in _SONG_FIELDS.items())
         and all(_opt(value.get(k), kind) for k, kind in _NEWER_SONG_FIELDS.items())
-        and value.get("provider", "spotify") in ("spotify", "lastfm", "listenbrainz")
+        and value.get("provider", "spotify") in get_args(Provider)
     )
 
 

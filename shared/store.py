@@ -94,6 +94,25 @@ class Keys:
     def last_poll(self) -> str:
         return f"{self.prefix}:poller:lastpoll"
 
+    @property
+    def push(self) -> str:
+        """The item the ingest routes were last told about (the push source reads it)."""
+        return f"{self.prefix}:push:current"
+
+    @property
+    def history(self) -> str:
+        return f"{self.prefix}:history"
+
+    @property
+    def privacy(self) -> str:
+        """The switch of `nowplaying privacy hide|show`: set while hidden."""
+        return f"{self.prefix}:privacy:hidden"
+
+    @property
+    def live(self) -> str:
+        """The undelayed document while PRIVACY_DELAY holds `current` back."""
+        return f"{self.prefix}:live"
+
     def oauth_state(self, state: str) -> str:
         return f"{self.prefix}:oauth:state:{state}"
 
