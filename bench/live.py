@@ -34,7 +34,11 @@ from bench.procs import (
     wait_http,
 )
 from bench.sse_client import SSEConnection, open_crowd
-from shared.simulator.app import DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET, DEFAULT_REFRESH_TOKEN
+from nowplaying.simulator.spotify import (
+    DEFAULT_CLIENT_ID,
+    DEFAULT_CLIENT_SECRET,
+    DEFAULT_REFRESH_TOKEN,
+)
 
 POLL_INTERVAL = 5.0
 

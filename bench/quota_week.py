@@ -43,12 +43,12 @@ import fakeredis
 import httpx
 
 from bench.procs import median, percentile
+from nowplaying.simulator.player import Item, Player
 from poller.service import Poller
 from shared.config import Settings
 from shared.document import Document, Song
 from shared.freshness import needs_poll
 from shared.quota_store import QuotaStore
-from shared.simulator.player import Item, Player
 from shared.store import Store
 
 T0 = 1_764_460_800.0  # a Monday, 00:00 UTC

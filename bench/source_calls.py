@@ -13,15 +13,15 @@ from typing import Any
 import fakeredis
 import httpx
 
-from poller.service import Poller
-from shared.config import Settings
-from shared.simulator.app import (
+from nowplaying.simulator.combined import build_simulators
+from nowplaying.simulator.spotify import (
     DEFAULT_CLIENT_ID,
     DEFAULT_CLIENT_SECRET,
     DEFAULT_REFRESH_TOKEN,
     new_state,
 )
-from shared.simulator.combined import build_simulators
+from poller.service import Poller
+from shared.config import Settings
 from shared.store import Store
 
 HOURS = 3

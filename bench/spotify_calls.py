@@ -14,9 +14,7 @@ from typing import Any
 import fakeredis
 import httpx
 
-from poller.service import Poller
-from shared.config import Settings
-from shared.simulator.app import (
+from nowplaying.simulator.spotify import (
     DEFAULT_CLIENT_ID,
     DEFAULT_CLIENT_SECRET,
     DEFAULT_REFRESH_TOKEN,
@@ -24,6 +22,8 @@ from shared.simulator.app import (
     build_app,
     new_state,
 )
+from poller.service import Poller
+from shared.config import Settings
 from shared.store import Store
 
 HOURS = 3

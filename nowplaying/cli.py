@@ -72,11 +72,11 @@ def main(argv: Sequence[str] | None = None) -> int:
 
             return serve_all(settings, host, port)
         if args.command == "simulator":
-            from shared.simulator.server import serve_simulator
+            from nowplaying.simulator.server import serve_simulator
 
             return serve_simulator(host, port, settings.redirect_uri)
         if args.command == "auth":
-            from shared.auth_cli import auth_main
+            from nowplaying.auth_cli import auth_main
 
             return auth_main(settings, open_browser=not args.no_browser, timeout_s=args.timeout)
     except ConfigError as exc:

@@ -13,24 +13,32 @@ import logging
 import httpx
 from starlette.routing import BaseRoute
 
+from nowplaying.simulator import spotify as sim
+from nowplaying.simulator.art import catalog_png
+from nowplaying.simulator.player import ART_COLORS
 from poller.service import Poller, run_poller
 from shared.config import Settings
-from shared.simulator import app as sim
 from shared.spotify import make_http_client
 from shared.store import Store, connect
-from web import demo_art
 from web.app import build_app
+from web.demo_art import PATH as DEMO_ART_PATH
+from web.demo_art import DemoArt
 from web.runtime import WebRuntime
 from web.server import Server, public_url, uvicorn_config
 
 log = logging.getLogger("nowplaying")
 
 
-def demo_poller(settings: Settings, store: Store, public: str) -> tuple[Poller, BaseRoute]:
+def demo_art() -> DemoArt:
+    """The demo's art as the web app serves it, drawn by the simulator."""
+    return DemoArt(lambda name: catalog_png(name, ART_COLORS))
+
+
+def demo_poller(settings: Settings, store: Store, public: str) -> tuple[Poller, DemoArt]:
     """A poller wired to the simulated Spotify in-process, without sockets and without any
-    public mount (#13 row 1), and the route that serves the demo's art on the same origin."""
+    public mount, and the art the web app serves for it on the same origin."""
     state = sim.new_state(public)
-    state.player.art_base = demo_art.PATH
+    state.player.art_base = DEMO_ART_PATH
     sim_app = sim.build_app(state)
     demo_settings = dataclasses.replace(
         settings,
@@ -42,7 +50,7 @@ def demo_poller(settings: Settings, store: Store, public: str) -> tuple[Poller, 
         api_url="http://simulator/v1",
     )
     http = make_http_client(2.0, transport=httpx.ASGITransport(app=sim_app))
-    return Poller(demo_settings, store, http, demo=True), demo_art.route()
+    return Poller(demo_settings, store, http, demo=True), demo_art()
 
 
 def serve_all(settings: Settings, host: str, port: int) -> int:
@@ -51,12 +59,14 @@ def serve_all(settings: Settings, host: str, port: int) -> int:
     public = public_url(host, port)
     demo = not settings.has_provider
     extra: list[BaseRoute] = []
+    art: DemoArt | None = None
     if demo:
-        poller, art_route = demo_poller(settings, store, public)
-        extra.append(art_route)
+        poller, art = demo_poller(settings, store, public)
+        extra.append(art.route())
     else:
         poller = Poller(settings, store, make_http_client(settings.poll_timeout_s), demo=False)
-    runtime = WebRuntime(settings, store, demo=demo, services=[poller])
+    local = art.lookup if art is not None else None
+    runtime = WebRuntime(settings, store, demo=demo, services=[poller], local_art=local)
     server = Server(uvicorn_config(build_app(runtime, extra), host, port, settings), runtime)
     store_text = "Redis" if settings.redis_url else "embedded store (no Redis)"
     mode = (

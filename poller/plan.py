@@ -19,8 +19,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from poller import pacing
+from poller.changes import expected_progress
 from poller.policy import END_OF_TRACK_SLACK_S, IDLE_AFTER_MS, is_playing
-from shared.changes import expected_progress
 from shared.document import Song
 
 UNWATCHED_PLAYING_S = 600.0

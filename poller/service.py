@@ -23,15 +23,15 @@ from apscheduler.triggers.date import DateTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
 from poller import pacing, plan, policy
+from poller.changes import should_publish
 from poller.multisource import Failover
-from poller.tokens import TokenManager
+from poller.providers.spotify.normalize import normalize_current, normalize_recent
+from poller.providers.spotify.tokens import TokenManager
 from shared import setup_errors
-from shared.changes import should_publish
 from shared.config import Settings
 from shared.document import Document, Song
 from shared.freshness import needs_poll
 from shared.heartbeat import DAY_MS, TOKEN_WARN_DAYS, token_days_left
-from shared.normalize import normalize_current, normalize_recent
 from shared.pubsub import close_quietly
 from shared.quota_store import Pause, QuotaStore
 from shared.spotify import (

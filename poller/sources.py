@@ -17,12 +17,12 @@ import httpx
 
 from poller import plan, policy
 from poller.failover import Status
+from poller.providers.lastfm.client import LastfmClient
+from poller.providers.lastfm.normalize import normalize_recent_tracks
+from poller.providers.listenbrainz.client import ListenBrainzClient
+from poller.providers.listenbrainz.normalize import normalize_listens, normalize_playing_now
 from shared.config import Settings
 from shared.document import Provider, Song
-from shared.lastfm import LastfmClient
-from shared.listenbrainz import ListenBrainzClient
-from shared.normalize_lastfm import normalize_recent_tracks
-from shared.normalize_listenbrainz import normalize_listens, normalize_playing_now
 from shared.source_error import SourceError
 
 __all__ = ["LastfmSource", "ListenBrainzSource", "Source", "SourceError", "SourceSlot"]

@@ -21,8 +21,7 @@ import pytest
 import uvicorn
 from starlette.types import ASGIApp
 
-from shared.config import Settings
-from shared.simulator.app import (
+from nowplaying.simulator.spotify import (
     DEFAULT_CLIENT_ID,
     DEFAULT_CLIENT_SECRET,
     DEFAULT_REFRESH_TOKEN,
@@ -30,6 +29,7 @@ from shared.simulator.app import (
     build_app,
     new_state,
 )
+from shared.config import Settings
 from shared.store import Store
 
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")

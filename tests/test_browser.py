@@ -105,9 +105,9 @@ async def demo_site(fake_store: Store) -> AsyncIterator[str]:
     if os.environ.get("NOWPLAYING_SCREENSHOTS", "1") == "0":
         pytest.skip("screenshots disabled")
     settings = Settings(redis_prefix=fake_store.keys.prefix)
-    poller, art_route = demo_poller(settings, fake_store, "http://127.0.0.1")
-    runtime = WebRuntime(settings, fake_store, demo=True, services=[poller])
-    async with serve(build_app(runtime, [art_route])) as base:
+    poller, art = demo_poller(settings, fake_store, "http://127.0.0.1")
+    runtime = WebRuntime(settings, fake_store, demo=True, services=[poller], local_art=art.lookup)
+    async with serve(build_app(runtime, [art.route()])) as base:
         # The simulator is reachable only through the poller's in-process transport.
         sim_state = poller.http._transport.app.state.sim  # type: ignore[attr-defined]
         sim_state.player.set_state(sim_state.clock(), index=0, position_ms=61_000)

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from shared.changes import should_publish
+from poller.changes import should_publish
+from poller.providers.spotify.normalize import normalize_current, normalize_recent
 from shared.document import Document, Song
-from shared.normalize import normalize_current, normalize_recent
 from tests.payloads import currently_playing, recently_played, track
 
 T0 = 1_763_900_000_000

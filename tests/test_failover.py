@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from poller.failover import Status, choose, should_read
+from poller.providers.lastfm.normalize import normalize_recent_tracks
 from shared.document import Song
-from shared.normalize_lastfm import normalize_recent_tracks
 from tests.scrobble_payloads import lastfm_body, lastfm_now_playing, lastfm_track
 
 NOW = 1_000_000

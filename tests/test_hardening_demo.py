@@ -11,9 +11,9 @@ import httpx
 import pytest
 
 from nowplaying.run import demo_poller
+from nowplaying.simulator.inputs import MAX_BODY, MAX_FAULTS
+from nowplaying.simulator.spotify import DEFAULT_CLIENT_ID, SimState, build_app, new_state
 from shared.config import Settings
-from shared.simulator.app import DEFAULT_CLIENT_ID, SimState, build_app, new_state
-from shared.simulator.inputs import MAX_BODY, MAX_FAULTS
 from shared.store import Store
 from web.app import WebRuntime
 from web.app import build_app as build_web
@@ -22,9 +22,9 @@ from web.app import build_app as build_web
 @pytest.fixture
 async def demo(fake_store: Store) -> AsyncIterator[tuple[httpx.AsyncClient, WebRuntime]]:
     settings = Settings(redis_prefix=fake_store.keys.prefix)
-    poller, art_route = demo_poller(settings, fake_store, "http://0.0.0.0:8000")
-    runtime = WebRuntime(settings, fake_store, demo=True, services=[poller])
-    transport = httpx.ASGITransport(app=build_web(runtime, [art_route]))
+    poller, art = demo_poller(settings, fake_store, "http://0.0.0.0:8000")
+    runtime = WebRuntime(settings, fake_store, demo=True, services=[poller], local_art=art.lookup)
+    transport = httpx.ASGITransport(app=build_web(runtime, [art.route()]))
     async with httpx.AsyncClient(transport=transport, base_url="http://np.test") as client:
         await poller.poll_once()
         raw = await fake_store.current_raw()

@@ -12,9 +12,9 @@ import fakeredis
 import httpx
 import pytest
 
+from poller.providers.spotify.normalize import normalize_current
 from shared.config import Settings
 from shared.document import MAX_MS, decode, encode, is_document
-from shared.normalize import normalize_current
 from shared.store import Store
 from shared.text import clean_text
 from tests.payloads import currently_playing, track

@@ -8,9 +8,9 @@ import fakeredis
 import httpx
 import pytest
 
+from nowplaying.simulator.spotify import SimState, build_app
 from poller.service import PUBLISH_FAILURES_STALE, Poller
 from shared.document import Document
-from shared.simulator.app import SimState, build_app
 from shared.store import Store, Transition
 from tests.conftest import ManualClock, sim_settings
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from shared.normalize import normalize_current, normalize_recent
+from poller.providers.spotify.normalize import normalize_current, normalize_recent
 from tests.payloads import currently_playing, episode, image, recently_played, track
 
 NOW = 1_763_900_000_000

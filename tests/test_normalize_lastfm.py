@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from shared.normalize_lastfm import normalize_recent_tracks
+from poller.providers.lastfm.normalize import normalize_recent_tracks
 from tests.scrobble_payloads import (
     STAR,
     lastfm_body,

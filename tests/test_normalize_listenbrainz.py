@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from shared.normalize_listenbrainz import normalize_listens, normalize_playing_now
+from poller.providers.listenbrainz.normalize import normalize_listens, normalize_playing_now
 from tests.scrobble_payloads import lb_body, lb_listen, lb_playing_now
 
 

@@ -13,15 +13,15 @@ from urllib.parse import parse_qs, urlsplit
 import httpx
 import pytest
 
-from shared.config import Settings
-from shared.oauth import redirect_uri_problem
-from shared.simulator.app import (
+from nowplaying.simulator.spotify import (
     DEFAULT_CLIENT_ID,
     DEFAULT_CLIENT_SECRET,
     SimState,
     build_app,
     new_state,
 )
+from shared.config import Settings
+from shared.oauth import redirect_uri_problem
 from shared.store import Store
 from tests.conftest import free_port, serve
 from web.app import WebRuntime

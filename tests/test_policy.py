@@ -6,7 +6,7 @@ import random
 
 from poller.plan import watched_delay
 from poller.policy import backoff_delay, stale_window_ms
-from shared.normalize import normalize_current
+from poller.providers.spotify.normalize import normalize_current
 from tests.payloads import currently_playing, track
 
 T0 = 1_763_900_000_000

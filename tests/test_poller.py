@@ -9,9 +9,9 @@ from collections.abc import AsyncIterator
 import httpx
 import pytest
 
+from nowplaying.simulator.spotify import Fault, SimState, build_app
 from poller.service import Poller
 from shared.heartbeat import DAY_MS, TOKEN_LIFETIME_DAYS
-from shared.simulator.app import Fault, SimState, build_app
 from shared.store import Store
 from tests.conftest import ManualClock, sim_settings
 

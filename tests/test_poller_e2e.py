@@ -13,8 +13,8 @@ from collections.abc import AsyncIterator
 
 import pytest
 
+from nowplaying.simulator.spotify import SimState, build_app, new_state
 from poller.service import Poller
-from shared.simulator.app import SimState, build_app, new_state
 from shared.spotify import make_http_client
 from shared.store import Store, connect
 from tests.conftest import RedisServer, serve, sim_settings

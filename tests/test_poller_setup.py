@@ -9,10 +9,10 @@ from collections.abc import AsyncIterator, Callable
 import httpx
 import pytest
 
+from nowplaying.simulator.spotify import DEFAULT_REFRESH_TOKEN, SimState, build_app
 from poller.service import Poller
 from shared import setup_errors as se
 from shared.config import Settings
-from shared.simulator.app import DEFAULT_REFRESH_TOKEN, SimState, build_app
 from shared.store import Store
 from tests.conftest import ManualClock, sim_settings
 

@@ -9,10 +9,10 @@ from collections.abc import AsyncIterator
 import httpx
 import pytest
 
+from nowplaying.simulator.spotify import Fault, Quota, SimState, build_app
 from poller.service import Poller
 from shared.config import Settings
 from shared.quota_store import Pause, QuotaStore
-from shared.simulator.app import Fault, Quota, SimState, build_app
 from shared.store import Store, connect
 from tests.conftest import ManualClock, RedisServer, sim_settings
 

@@ -6,12 +6,12 @@ from __future__ import annotations
 import pytest
 
 from poller import pacing, plan
+from poller.changes import should_publish
+from poller.providers.spotify.normalize import normalize_current
 from shared import budget
-from shared.changes import should_publish
 from shared.config import ConfigError, load_settings
 from shared.document import Document, Song
 from shared.freshness import IDLE_WINDOW_S, PLAYING_WINDOW_S, freshness_window_s, needs_poll
-from shared.normalize import normalize_current
 from tests.payloads import currently_playing, track
 
 T0 = 1_763_900_000_000

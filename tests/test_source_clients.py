@@ -9,14 +9,14 @@ from collections.abc import AsyncIterator
 import httpx
 import pytest
 
+from nowplaying.simulator.combined import Simulators, build_simulators
+from nowplaying.simulator.scrobble import Fault
+from nowplaying.simulator.spotify import SimState
+from poller.providers.lastfm.client import LastfmClient
+from poller.providers.lastfm.normalize import normalize_recent_tracks
+from poller.providers.listenbrainz.client import ListenBrainzClient
+from poller.providers.listenbrainz.normalize import normalize_listens, normalize_playing_now
 from shared import setup_errors
-from shared.lastfm import LastfmClient
-from shared.listenbrainz import ListenBrainzClient
-from shared.normalize_lastfm import normalize_recent_tracks
-from shared.normalize_listenbrainz import normalize_listens, normalize_playing_now
-from shared.simulator.app import SimState
-from shared.simulator.combined import Simulators, build_simulators
-from shared.simulator.scrobble import Fault
 from shared.source_error import SourceError
 from shared.spotify import (
     MAX_RETRY_AFTER_S,

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import random
 
+from poller.providers.lastfm.normalize import normalize_recent_tracks
 from poller.sources import SourceSlot
 from shared.document import Song
-from shared.normalize_lastfm import normalize_recent_tracks
 from shared.source_error import SourceError
 from tests.scrobble_payloads import lastfm_body, lastfm_now_playing
 

@@ -10,9 +10,9 @@ from typing import Any
 import httpx
 import pytest
 
+from nowplaying.simulator.combined import Simulators, build_simulators
+from nowplaying.simulator.spotify import new_state
 from poller.service import Poller
-from shared.simulator.app import new_state
-from shared.simulator.combined import Simulators, build_simulators
 from shared.spotify import make_http_client
 from shared.store import Store
 from tests.conftest import serve, sim_settings

@@ -11,12 +11,12 @@ from typing import Any
 import httpx
 import pytest
 
+from nowplaying.simulator.combined import Simulators, build_simulators
+from nowplaying.simulator.scrobble import Fault as ScrobbleFault
+from nowplaying.simulator.spotify import Fault, SimState
 from poller.service import Poller
 from shared.config import Settings
 from shared.document import Document
-from shared.simulator.app import Fault, SimState
-from shared.simulator.combined import Simulators, build_simulators
-from shared.simulator.scrobble import Fault as ScrobbleFault
 from shared.store import Store
 from tests.conftest import ManualClock, sim_settings
 

@@ -5,13 +5,13 @@ from __future__ import annotations
 import httpx
 import pytest
 
-from poller.tokens import TokenManager
-from shared.simulator.app import (
+from nowplaying.simulator.spotify import (
     DEFAULT_CLIENT_ID,
     DEFAULT_CLIENT_SECRET,
     DEFAULT_REFRESH_TOKEN,
     SimState,
 )
+from poller.providers.spotify.tokens import TokenManager
 from shared.spotify import InvalidClient, InvalidGrant, SpotifyClient
 from shared.store import Store
 from tests.conftest import ManualClock

@@ -9,9 +9,9 @@ from typing import Any
 
 import httpx
 
+from poller.providers.spotify.normalize import normalize_current
 from shared.config import Settings
 from shared.document import Document, Song, encode
-from shared.normalize import normalize_current
 from shared.store import Store
 from tests.payloads import currently_playing, track
 

@@ -16,9 +16,8 @@ from shared.config import Settings
 from shared.quota_store import QuotaStore
 from shared.store import Store
 from shared.tasks import cancel_and_wait
-from web import demo_art
 from web.admin_guard import AdminGuard
-from web.art import ArtCache
+from web.art import ArtCache, LocalArt
 from web.art_policy import ArtPolicy
 from web.demand import Demand
 from web.follower import follow, watch_poller
@@ -47,6 +46,7 @@ class WebRuntime:
     store: Store
     demo: bool = False
     services: Sequence[Service] = ()
+    local_art: LocalArt | None = None  # same-origin art (the demo's), drawn by the caller
     hub: Hub = field(init=False)
     metrics: Metrics = field(init=False)
     http: httpx.AsyncClient = field(init=False)
@@ -71,7 +71,7 @@ class WebRuntime:
         self.redis_reads = redis_snapshot(self.store, self.demand.quota)
         self.http = httpx.AsyncClient(timeout=httpx.Timeout(3.0), follow_redirects=True)
         policy = ArtPolicy.from_settings(self.settings)
-        self.art = ArtCache(self.http, policy=policy, local=demo_art.lookup)
+        self.art = ArtCache(self.http, policy=policy, local=self.local_art)
 
     async def fresh(self, max_wait: float = 0.0) -> None:
         """For one-shot views: ask for a poll when the last one is too old, and wait up

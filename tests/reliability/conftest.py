@@ -20,7 +20,7 @@ import pytest
 from starlette.types import ASGIApp
 
 from bench.procs import Proc, python, raise_fd_limit
-from shared.simulator.app import (
+from nowplaying.simulator.spotify import (
     DEFAULT_CLIENT_ID,
     DEFAULT_CLIENT_SECRET,
     DEFAULT_REFRESH_TOKEN,

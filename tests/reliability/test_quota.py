@@ -11,7 +11,7 @@ import time
 import httpx
 
 from bench.procs import python
-from shared.simulator.app import Fault, SimState
+from nowplaying.simulator.spotify import Fault, SimState
 from shared.store import Store, connect
 from tests.conftest import RedisServer
 from tests.reliability.conftest import Stack, running_stack, until

@@ -7,7 +7,7 @@ from __future__ import annotations
 import asyncio
 import time
 
-from shared.simulator.app import DEFAULT_REFRESH_TOKEN, Fault
+from nowplaying.simulator.spotify import DEFAULT_REFRESH_TOKEN, Fault
 from shared.store import Store, connect, fingerprint
 from tests.conftest import RedisServer
 from tests.reliability.conftest import STALE_AFTER_S, Stack, running_stack, until

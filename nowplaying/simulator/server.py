@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import uvicorn
 
-from shared.simulator.app import (
+from nowplaying.simulator.combined import build_simulators, variables
+from nowplaying.simulator.spotify import (
     DEFAULT_CLIENT_ID,
     DEFAULT_CLIENT_SECRET,
     DEFAULT_REFRESH_TOKEN,
     new_state,
 )
-from shared.simulator.combined import build_simulators, variables
 
 
 def serve_simulator(host: str, port: int, redirect_uri: str | None = None) -> int:

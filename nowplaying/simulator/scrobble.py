@@ -16,7 +16,7 @@ from typing import Any
 
 from starlette.requests import Request
 
-from shared.simulator.player import Item, Player
+from nowplaying.simulator.player import Item, Player
 
 FAULTS = (
     "bad_key",

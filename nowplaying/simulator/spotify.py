@@ -35,9 +35,9 @@ from starlette.responses import (
 )
 from starlette.routing import Route
 
-from shared.simulator import inputs
-from shared.simulator.art import catalog_png
-from shared.simulator.player import ART_COLORS, Player
+from nowplaying.simulator import inputs
+from nowplaying.simulator.art import catalog_png
+from nowplaying.simulator.player import ART_COLORS, Player
 
 DEFAULT_CLIENT_ID = "sim-client-id"
 DEFAULT_CLIENT_SECRET = "sim-client-secret"

@@ -8,10 +8,10 @@ from dataclasses import dataclass
 from starlette.applications import Starlette
 from starlette.routing import Mount
 
-from shared.simulator.app import SimState, build_app
-from shared.simulator.lastfm import build_lastfm_app
-from shared.simulator.listenbrainz import build_listenbrainz_app
-from shared.simulator.scrobble import ScrobbleSim
+from nowplaying.simulator.lastfm import build_lastfm_app
+from nowplaying.simulator.listenbrainz import build_listenbrainz_app
+from nowplaying.simulator.scrobble import ScrobbleSim
+from nowplaying.simulator.spotify import SimState, build_app
 
 LASTFM_PATH = "/lastfm/2.0"
 LISTENBRAINZ_PATH = "/listenbrainz"

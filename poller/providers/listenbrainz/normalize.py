@@ -19,8 +19,8 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from poller.providers.lastfm.normalize import iso_from_seconds, mbid
 from shared.document import Image, Song
-from shared.normalize_lastfm import iso_from_seconds, mbid
 
 CAA = "https://coverartarchive.org"
 CAA_SIZES = (500, 250)

@@ -17,8 +17,8 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from shared.simulator.player import Item
-from shared.simulator.scrobble import ScrobbleSim, pause, recording_mbid, release_mbid
+from nowplaying.simulator.player import Item
+from nowplaying.simulator.scrobble import ScrobbleSim, pause, recording_mbid, release_mbid
 
 ERRORS = {
     "bad_key": (403, 10, "Invalid API key - You must be granted a valid key by last.fm"),

@@ -1,0 +1,1 @@
+"""Listening providers the poller reads: one folder each (client, normalizer, source)."""

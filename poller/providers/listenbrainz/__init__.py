@@ -1,0 +1,1 @@
+"""ListenBrainz: playing-now and the latest listen of one user."""

@@ -1,0 +1,1 @@
+"""Spotify: currently-playing, recently-played, tokens and the daily budget."""
