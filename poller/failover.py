@@ -15,8 +15,8 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
+from poller.source import Kind
 from shared.document import Song
-from shared.source_error import Kind
 
 BLOCKING: frozenset[Kind] = frozenset({"auth", "config", "paused"})
 

@@ -15,8 +15,9 @@ from typing import TYPE_CHECKING, Any
 
 from poller import policy
 from poller.failover import Choice, Status, choose, should_read
-from poller.sources import Source, SourceSlot, build_sources
-from shared.source_error import SourceError
+from poller.providers import build_sources
+from poller.slot import SourceSlot
+from poller.source import Source, SourceContext, SourceError
 
 if TYPE_CHECKING:
     from poller.service import Poller
@@ -67,7 +68,7 @@ class Failover:
     def for_poller(cls, poller: Poller) -> Failover | None:
         """None when Spotify is the only source: the Poller then runs exactly as before."""
         settings = poller.settings
-        sources = build_sources(settings, poller.http, poller.clock)
+        sources = build_sources(SourceContext(settings, poller.http, poller.clock, poller.store))
         if not sources:
             return None
         return cls(settings.source_order, sources)

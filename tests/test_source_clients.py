@@ -16,8 +16,8 @@ from poller.providers.lastfm.client import LastfmClient
 from poller.providers.lastfm.normalize import normalize_recent_tracks
 from poller.providers.listenbrainz.client import ListenBrainzClient
 from poller.providers.listenbrainz.normalize import normalize_listens, normalize_playing_now
+from poller.source import SourceError
 from shared import setup_errors
-from shared.source_error import SourceError
 from shared.spotify import (
     MAX_RETRY_AFTER_S,
     Forbidden,

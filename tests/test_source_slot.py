@@ -5,9 +5,9 @@ from __future__ import annotations
 import random
 
 from poller.providers.lastfm.normalize import normalize_recent_tracks
-from poller.sources import SourceSlot
+from poller.slot import SourceSlot
+from poller.source import SourceError
 from shared.document import Song
-from shared.source_error import SourceError
 from tests.scrobble_payloads import lastfm_body, lastfm_now_playing
 
 NOW = 1_000_000

@@ -19,7 +19,7 @@ from typing import Any
 
 import httpx
 
-from shared.source_error import SourceError
+from poller.source import SourceError
 
 RATE_LIMIT_PAUSE_S = 60.0
 KEY_PAGE = "https://www.last.fm/api/account/create"

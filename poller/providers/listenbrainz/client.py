@@ -19,7 +19,7 @@ from urllib.parse import quote
 
 import httpx
 
-from shared.source_error import SourceError
+from poller.source import SourceError
 
 DEFAULT_RESET_S = 10.0
 TOKEN_PAGE = "https://listenbrainz.org/settings/"

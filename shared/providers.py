@@ -1,0 +1,47 @@
+"""Every listening provider the instance knows, as data: one row each.
+
+The views, the widget (through `web/static/providers.json`, checked against this table by
+a test), `/metrics`, the art policy and the configuration read these rows, so no module
+keeps its own list of provider names. Adding a provider: a row here, a folder under
+`poller/providers/`, a simulator module and its configuration section (README,
+"Architecture").
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from shared.document import Provider
+
+
+@dataclass(frozen=True)
+class ProviderInfo:
+    name: Provider
+    label: str  # shown on the card's corner and the owner's pages
+    knows_position: bool  # reports a position: the card draws a progress bar
+    knows_pause: bool  # reports a pause as such (else a pause looks like the item ending)
+    live: bool  # reports what plays now (False: only what was scrobbled, after the fact)
+    image_hosts: tuple[str, ...] = ()  # regexes of the https hosts its art comes from
+    costs_budget: bool = False  # its calls count against SPOTIFY_DAILY_BUDGET
+
+
+SPOTIFY_IMAGES = (r"i\.scdn\.co", r"mosaic\.scdn\.co", r"image-cdn-[a-z0-9-]+\.spotifycdn\.com")
+COVER_ART_ARCHIVE = (r"coverartarchive\.org", r"(?:[a-z0-9-]+\.)*archive\.org")
+
+PROVIDERS: tuple[ProviderInfo, ...] = (
+    ProviderInfo("spotify", "Spotify", True, True, True, SPOTIFY_IMAGES, costs_budget=True),
+    ProviderInfo("lastfm", "Last.fm", False, False, True, (r"lastfm\.freetls\.fastly\.net",)),
+    ProviderInfo("listenbrainz", "ListenBrainz", False, False, True, COVER_ART_ARCHIVE),
+)
+BY_NAME: dict[str, ProviderInfo] = {p.name: p for p in PROVIDERS}
+
+
+def info(name: str | None) -> ProviderInfo | None:
+    return BY_NAME.get(name or "")
+
+
+def knows_position(name: str | None) -> bool:
+    """Whether a song of this provider carries a position worth drawing (unknown: yes,
+    as a document written before `provider` existed was Spotify's)."""
+    found = info(name or "spotify")
+    return found is None or found.knows_position
