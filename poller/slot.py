@@ -10,7 +10,6 @@ from poller.failover import Status
 from poller.source import Source, SourceError
 from shared.document import Song
 
-
 PAUSE_MARGIN_S = 0.05
 PAUSE_MIN_S = 0.2
 
