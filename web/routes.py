@@ -52,6 +52,7 @@ ROUTES: tuple[RoutePolicy, ...] = (
     RoutePolicy("/metrics"),
     RoutePolicy("/login", csp=CSP_SETUP),
     RoutePolicy("/callback", csp=CSP_SETUP),
+    RoutePolicy("/og.png"),  # a PNG for link previews: no CORS, no CSP needed
 )
 BY_PATH = {route.path: route for route in ROUTES}
 PATHS = frozenset(BY_PATH)
