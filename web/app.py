@@ -17,6 +17,8 @@ from starlette.routing import BaseRoute, Route
 from starlette.types import ASGIApp
 
 from shared.logs import RedactingFilter
+from web.admin.page import Admin
+from web.configure import configure
 from web.cors import Cors
 from web.headers import PolicyHeaders
 from web.health import Health
@@ -66,6 +68,7 @@ def build_app(runtime: WebRuntime, extra_routes: list[BaseRoute] | None = None) 
     setup = Setup(settings, runtime.store, runtime.http, runtime.admin)
     home = HomePage(settings, hub)  # the card page, its og: meta and the first-run note
     og = OgImage(hub, runtime.art)
+    admin = Admin(runtime, setup)  # /admin and its JSON and actions
     routes: list[BaseRoute] = [
         Route("/", home.index),
         Route("/api/now-playing", now_playing),  # GET/HEAD: HotRoutes; here: OPTIONS, 405
@@ -78,6 +81,8 @@ def build_app(runtime: WebRuntime, extra_routes: list[BaseRoute] | None = None) 
         Route("/login", setup.login),
         Route("/callback", setup.callback),
         Route("/og.png", og.endpoint),
+        *admin.routes(),
+        Route("/configure", configure),
         *(extra_routes or []),
     ]
 
