@@ -173,7 +173,8 @@ async def test_the_widget_snippet_carries_every_option_as_data_attributes(
         ".map(a => [a.name, a.value]))"
     )
     await page.close()
-    data = {k[5:]: v for k, v in attributes.items() if k.startswith("data-") and k != "data-nowplaying"}
+    data = {k[5:]: v for k, v in attributes.items() if k.startswith("data-")}
+    data.pop("nowplaying")
     data["hideAfter"] = data.pop("hide-after")
     assert data == {k: v for k, v in values.items() if k not in ("limit", "fmt")}
     parse_options(data)  # the grammar the widget shares accepts every one
@@ -204,9 +205,7 @@ async def test_the_configurator_fits_a_phone_width(browser: Any, site: Site) -> 
 async def test_screenshots_of_admin_configure_and_og_png(browser: Any, site: Site) -> None:  # noqa: F811
     SHOTS.mkdir(parents=True, exist_ok=True)
     for scheme in ("light", "dark"):
-        page = await browser.new_page(
-            viewport={"width": 980, "height": 900}, color_scheme=scheme
-        )
+        page = await browser.new_page(viewport={"width": 980, "height": 900}, color_scheme=scheme)
         await sign_in(page, site.base)
         await page.screenshot(path=str(SHOTS / f"admin-{scheme}.png"), full_page=True)
         await page.goto(site.base + "/configure")
