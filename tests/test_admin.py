@@ -245,3 +245,21 @@ async def test_no_answer_of_admin_contains_a_secret(site: Site) -> None:
         text = response.text + str(response.headers)
         for name, secret in SECRETS.items():
             assert secret not in text, (name, response.request.url)
+
+
+@pytest.mark.parametrize(("trusted", "secure"), [("127.0.0.1", True), ("10.9.9.9", False)])
+async def test_the_cookie_is_secure_only_when_a_trusted_proxy_says_https(
+    fake_store: Store, trusted: str, secure: bool
+) -> None:
+    from tests.conftest import serve
+
+    values: dict[str, object] = {"redis_prefix": fake_store.keys.prefix, **SECRETS}
+    runtime = WebRuntime(Settings(**values), fake_store)  # type: ignore[arg-type]
+    app = build_app(runtime)
+    proxy = serve(app, proxy_headers=True, forwarded_allow_ips=trusted)
+    async with proxy as base, httpx.AsyncClient(base_url=base) as client:
+        response = await client.post(
+            "/admin", data={"token": ADMIN}, headers={"X-Forwarded-Proto": "https"}
+        )
+    assert response.status_code == 303
+    assert ("; secure" in response.headers["set-cookie"].lower()) is secure
