@@ -154,6 +154,17 @@ async def test_an_action_with_a_wrong_csrf_token_is_refused(site: Site) -> None:
     assert not await site.store.redis.exists(site.store.keys.privacy)
 
 
+async def test_an_action_posted_from_another_site_is_refused(site: Site) -> None:
+    cookie = await site.session()
+    csrf = await site.csrf(cookie)
+    headers = {"Cookie": cookie, "Origin": "https://evil.example"}
+    response = await site.client.post(
+        "/admin/privacy", data={"hidden": "1", "csrf": csrf}, headers=headers
+    )
+    assert response.status_code == 403
+    assert not await site.store.redis.exists(site.store.keys.privacy)
+
+
 async def test_an_action_without_a_session_is_refused(site: Site) -> None:
     response = await site.client.post("/admin/privacy", data={"hidden": "1", "csrf": "x"})
     assert response.status_code == 401

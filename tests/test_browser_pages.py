@@ -107,6 +107,34 @@ async def test_the_admin_page_fits_a_phone_width(browser: Any, site: Site) -> No
     await page.close()
 
 
+async def test_with_javascript_off_the_owner_signs_in_and_reads_the_page(
+    browser: Any,  # noqa: F811
+    site: Site,
+) -> None:
+    context = await browser.new_context(java_script_enabled=False)
+    page = await context.new_page()
+    await sign_in(page, site.base)
+    assert await page.locator("#sources tr[data-source=spotify]").count() == 1
+    assert "66" in await page.locator("[data-k='budget.calls24h']").inner_text()
+    assert await page.locator("#chart .bar").count() == 24
+    await context.close()
+
+
+async def test_the_page_updates_from_its_own_json(browser: Any, site: Site) -> None:  # noqa: F811
+    page = await browser.new_page()
+    await sign_in(page, site.base)
+    calls = page.locator("[data-k='budget.calls24h']")
+    assert await calls.inner_text() == "66"
+    await QuotaStore(site.store).reserve(int(time.time() * 1000), 1000)
+    for _ in range(40):  # the snapshot /readyz shares is at most a second old
+        await page.evaluate("window.npAdminRefresh()")
+        await page.wait_for_timeout(100)
+        if await calls.inner_text() == "67":
+            break
+    assert await calls.inner_text() == "67"
+    await page.close()
+
+
 VALUE_SETS: list[dict[str, str]] = [
     {
         "theme": "dark",

@@ -13,7 +13,7 @@ import logging
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qs
+from urllib.parse import parse_qs, urlsplit
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
@@ -146,6 +146,12 @@ class Admin:
             return None, Response("Sign in first.", 401, headers=NO_STORE)
         if not self.sessions.csrf_ok(sid, form.get("csrf", "")):
             return None, Response("Missing or wrong CSRF token.", 403, headers=NO_STORE)
+        # Under Referrer-Policy: no-referrer browsers send `Origin: null` for our own forms;
+        # a named origin must be this host (the host alone: a proxy that terminates TLS
+        # without saying so changes the scheme, not the host).
+        origin = request.headers.get("origin", "null")
+        if origin != "null" and urlsplit(origin).netloc != request.url.netloc:
+            return None, Response("Cross-site request refused.", 403, headers=NO_STORE)
         request.state.form = form
         return sid, None
 
