@@ -274,3 +274,14 @@ async def test_the_cookie_is_secure_only_when_a_trusted_proxy_says_https(
         )
     assert response.status_code == 303
     assert ("; secure" in response.headers["set-cookie"].lower()) is secure
+
+
+async def test_an_error_message_with_markup_is_shown_as_text(site: Site) -> None:
+    import time
+
+    beat = new_heartbeat(int(time.time() * 1000), "error")
+    beat["sources"] = {"spotify": {"state": "error", "error": "<script>alert(1)</script>"}}
+    await site.store.redis.set(site.store.keys.heartbeat, encode_heartbeat(beat))
+    page = await site.page(await site.session())
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page
+    assert "<script>alert(1)" not in page
