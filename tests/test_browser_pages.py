@@ -26,6 +26,7 @@ from web.routes import PATHS
 
 pytestmark = pytest.mark.browser
 ADMIN = "admin-token-for-the-browser-0123456789"
+STORED = "stored-refresh-token-AQDx0000000000"
 
 
 @dataclass
@@ -48,6 +49,7 @@ async def site(fake_store: Store) -> AsyncIterator[Site]:
     beat["instance"], beat["budget"] = "poller-1", 1000
     await fake_store.redis.set(fake_store.keys.heartbeat, encode_heartbeat(beat))
     await fake_store.redis.set(fake_store.keys.leader, "poller-1")
+    await fake_store.save_authorization(STORED, now_ms=now - 40 * 86_400_000, env_token=None)
     quota = QuotaStore(fake_store)
     for hour in range(20):  # 66 calls, unevenly over the last 20 hours
         for i in range((hour * 7) % 6 + 1):
@@ -83,6 +85,8 @@ async def test_the_owner_signs_in_sees_sources_and_the_budget_chart_and_signs_ou
     assert await page.locator("#sources tr[data-source=spotify]").count() == 1
     assert await page.locator("#chart .bar").count() == 24
     assert "66" in await page.locator("[data-k='budget.calls24h']").inner_text()
+    assert "40.0 days ago" in await page.content()
+    assert STORED not in await page.content() and ADMIN not in await page.content()
     await page.get_by_role("button", name="Sign out").click()
     await page.get_by_label("Admin token").wait_for()
     await page.close()
