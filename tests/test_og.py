@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 import re
 import struct
+import threading
 from collections.abc import AsyncIterator
 
 import httpx
@@ -43,9 +45,11 @@ async def client(fake_store: Store) -> AsyncIterator[httpx.AsyncClient]:
 class Counting:
     def __init__(self) -> None:
         self.calls = 0
+        self.threads: set[str] = set()
 
     def __call__(self, svg: str) -> bytes:
         self.calls += 1
+        self.threads.add(threading.current_thread().name)
         return rasterise(svg)
 
 
@@ -83,6 +87,23 @@ async def test_og_png_of_the_same_version_is_served_from_the_cache(
     second = await c.get("/og.png")
     assert first.content == second.content
     assert counting.calls == 1 and image.renders == 1
+
+
+async def test_concurrent_requests_for_a_new_version_render_it_once(
+    og: tuple[OgImage, httpx.AsyncClient, Counting],
+) -> None:
+    _, c, counting = og
+    answers = await asyncio.gather(*(c.get("/og.png") for _ in range(5)))
+    assert {a.status_code for a in answers} == {200}
+    assert counting.calls == 1
+
+
+async def test_the_render_runs_off_the_event_loop_thread(
+    og: tuple[OgImage, httpx.AsyncClient, Counting],
+) -> None:
+    _, c, counting = og
+    await c.get("/og.png")
+    assert counting.threads and threading.main_thread().name not in counting.threads
 
 
 async def test_og_png_changes_when_the_document_version_changes(
