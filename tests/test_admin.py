@@ -285,3 +285,17 @@ async def test_an_error_message_with_markup_is_shown_as_text(site: Site) -> None
     page = await site.page(await site.session())
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page
     assert "<script>alert(1)" not in page
+
+
+async def test_the_last_errors_keep_an_earlier_error_after_the_next_one(site: Site) -> None:
+    import time
+
+    cookie = await site.session()
+    for message in ("first failure", "second failure"):
+        beat = new_heartbeat(int(time.time() * 1000), "error")
+        beat["sources"] = {"lastfm": {"state": "error", "error": message}}
+        await site.store.redis.set(site.store.keys.heartbeat, encode_heartbeat(beat))
+        site.runtime.redis_reads.at = None  # skip the one-second cache
+        status = await site.client.get("/admin/status.json", headers={"Cookie": cookie})
+    messages = [e["message"] for e in status.json()["errors"]]
+    assert messages == ["second failure", "first failure"]

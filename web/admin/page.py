@@ -22,7 +22,7 @@ from starlette.templating import Jinja2Templates
 
 from shared.privacy_switch import set_hidden
 from web.admin.session import COOKIE, COOKIE_PATH, Sessions, token_matches
-from web.admin.status import read_status
+from web.admin.status import ErrorLog, read_status
 from web.runtime import WebRuntime
 from web.setup import Setup
 from web.stream_limits import client_key
@@ -60,6 +60,7 @@ class Admin:
         self.setup = setup
         token = self.settings.admin_token
         self.sessions = Sessions(runtime.store, token) if token else None
+        self.errors = ErrorLog()
 
     def routes(self) -> list[BaseRoute]:
         return [
@@ -101,7 +102,9 @@ class Admin:
     async def _status(self) -> dict[str, Any]:
         runtime = self.runtime
         document: dict[str, Any] = dict(runtime.hub.document)
-        return await read_status(runtime.settings, runtime.store, runtime.redis_reads, document)
+        return await read_status(
+            runtime.settings, runtime.store, runtime.redis_reads, document, self.errors
+        )
 
     async def sign_in(self, request: Request) -> Response:
         assert self.sessions is not None and self.settings.admin_token

@@ -101,6 +101,24 @@ def last_errors(beat: Heartbeat | None) -> list[dict[str, Any]]:
     return errors
 
 
+class ErrorLog:
+    """The last errors this web process saw in heartbeats, newest first: the heartbeat
+    holds only the current one per source, so each new (source, message) is remembered
+    when /admin or its JSON reads it (the open page reads every 10 s)."""
+
+    def __init__(self, size: int = 20) -> None:
+        self.size = size
+        self.entries: list[dict[str, Any]] = []
+
+    def merge(self, current: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        for error in current:
+            last = next((e for e in self.entries if e["source"] == error["source"]), None)
+            if last is None or last["message"] != error["message"]:
+                self.entries.insert(0, error)
+        del self.entries[self.size :]
+        return list(self.entries)
+
+
 def budget_view(
     settings: Settings,
     snapshot: Snapshot | None,
@@ -131,7 +149,11 @@ def budget_view(
 
 
 async def read_status(
-    settings: Settings, store: Store, reads: Cached[Snapshot], document: dict[str, Any]
+    settings: Settings,
+    store: Store,
+    reads: Cached[Snapshot],
+    document: dict[str, Any],
+    errors: ErrorLog | None = None,
 ) -> dict[str, Any]:
     """Everything /admin shows; what cannot be read (Redis away) is null, never an error."""
     now = int(time.time() * 1000)
@@ -170,7 +192,7 @@ async def read_status(
             "daysLeft": None if days_left is None else round(days_left, 1),
             "storedInRedis": record_token,  # a rotated or /callback token is stored
         },
-        "errors": last_errors(beat),
+        "errors": (errors or ErrorLog()).merge(redact(last_errors(beat), settings.secrets())),
         "poller": {
             "heartbeatAt": beat["at"] if beat else None,
             "fresh": is_fresh(beat, now, settings.stale_after_s),
