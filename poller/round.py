@@ -19,6 +19,7 @@ from poller import plan
 from poller.failover import Choice, Status, choose, should_read
 from poller.slot import SourceSlot
 from poller.source import Source, SourceError
+from shared import stats
 
 log = logging.getLogger("nowplaying.sources")
 
@@ -128,5 +129,5 @@ class Round:
         """Every source's calls since the last take, as `provider:endpoint:status` keys."""
         counts: dict[str, int] = {}
         for name, slot in self.slots.items():
-            counts |= {f"{name}:{k}": v for k, v in slot.source.take_calls().items()}
+            counts |= stats.call_keys(name, slot.source.take_calls())
         return counts

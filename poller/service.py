@@ -27,6 +27,7 @@ from poller.providers.spotify.source import SpotifySource
 from poller.round import Round
 from poller.source import SourceContext
 from poller.timer import SchedulerTimer, Timer
+from shared import stats
 from shared.config import Settings
 from shared.document import Document, Song
 from shared.freshness import needs_poll
@@ -421,7 +422,7 @@ class Poller:
         await self._flush_stats()
 
     async def _flush_stats(self) -> None:
-        counts: dict[str, int] = {f"poll:{k}": v for k, v in self.outcomes.items()}
+        counts = {stats.poll_key(k): v for k, v in self.outcomes.items()}
         counts |= self.round.take_calls()
         self.outcomes.clear()
         await self._safe(self.store.add_stats(counts))

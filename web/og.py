@@ -33,11 +33,12 @@ import resvg_py
 from starlette.requests import Request
 from starlette.responses import Response
 
+from shared import providers
 from shared.document import Document
 from web.art import ArtCache
 from web.hub import Hub
 from web.options import OptionError, ViewOptions, parse_options
-from web.svg import PALETTES, PROVIDERS, _text, pick_image, render_card, status_label
+from web.svg import PALETTES, _text, pick_image, render_card, status_label
 from web.titles import shown_title
 
 WIDTH, HEIGHT = 1200, 630
@@ -73,9 +74,9 @@ def attribution(document: Document) -> str | None:
     song = document["song"]
     if song is None or document["demo"]:
         return None
-    name = PROVIDERS.get(song.get("provider", "spotify"))
+    name = providers.label(song.get("provider", "spotify"))
     url = song.get("url") or song.get("spotifyUrl")
-    if name is None:
+    if not name:
         return None
     where = url.split("://", 1)[-1] if url else None
     return f"On {name}" + (f" · {where}" if where else "")
