@@ -142,7 +142,7 @@ def find_cycle(graph: dict[str, set[str]]) -> list[str] | None:
             if nxt.startswith(node + "."):
                 continue  # a package re-exporting its own submodule
             if state.get(nxt) == 1:
-                return path[path.index(nxt) :] + [nxt]
+                return [*path[path.index(nxt) :], nxt]
             if state.get(nxt) is None and (found := visit(nxt)) is not None:
                 return found
         path.pop()
