@@ -32,7 +32,7 @@ from shared.config import Settings
 from shared.document import Document, Song
 from shared.freshness import needs_poll
 from shared.heartbeat import DAY_MS, TOKEN_WARN_DAYS, token_days_left
-from shared.pubsub import close_quietly
+from shared.pubsub import subscribe
 from shared.quota_store import Pause, QuotaStore
 from shared.store import Store
 from shared.tasks import cancel_and_wait
@@ -355,22 +355,11 @@ class Poller:
         return self.timer is None
 
     async def _listen_for_wakes(self) -> None:
-        """Follow the wake channel; reconnect quietly when Redis goes away."""
-        while True:
-            pubsub = self.store.redis.pubsub()
-            try:
-                await pubsub.subscribe(self.store.keys.wake)
-                while True:
-                    message = await pubsub.get_message(ignore_subscribe_messages=True, timeout=5)
-                    if message is not None and message.get("type") == "message":
-                        data = message["data"]
-                        self.on_wake(data.decode() if isinstance(data, bytes) else str(data))
-            except asyncio.CancelledError:
-                raise
-            except Exception:
-                await asyncio.sleep(1.0)
-            finally:
-                await close_quietly(pubsub)
+        """Follow the wake channel; shared/pubsub.py reconnects when Redis goes away."""
+        await subscribe(self.store.redis, self.store.keys.wake, self._woken)
+
+    def _woken(self, data: bytes) -> None:
+        self.on_wake(data.decode(errors="replace"))
 
     async def _publish(
         self,
