@@ -49,17 +49,23 @@ class RoutePolicy:
     path: str
     cors: bool = False  # answers CORS per CORS_ORIGINS (the contract's list)
     csp: str | None = None  # Content-Security-Policy, for what a browser renders
+    # Served ahead of the middleware (web/hot.py's RawRoutes) and adding its own headers
+    # with web/headers.py's `route_headers`. Only the SSE stream: the fan-out drives its
+    # `send` by hand, which stays correct only while it is the server's own (every
+    # middleware wraps it in a coroutine per frame: 434 vs 122 ms p99 at 10,000 streams;
+    # web/fanout.py says what must stay true, tests/test_fanout.py guards it).
+    raw: bool = False
 
 
 ROUTES: tuple[RoutePolicy, ...] = (
     RoutePolicy("/", csp=CSP_FRAMEABLE_PAGE),
     RoutePolicy("/api/now-playing", cors=True),
-    RoutePolicy("/api/stream", cors=True),
+    RoutePolicy("/api/stream", cors=True, raw=True),
     RoutePolicy("/widget.js", cors=True),
     RoutePolicy("/embed.svg", cors=True, csp=CSP_SVG),
-    RoutePolicy("/now.txt", cors=True),  # views (#15)
-    RoutePolicy("/overlay", csp=CSP_FRAMEABLE_PAGE),  # views (#15)
-    RoutePolicy("/open"),  # views (#15): a redirect
+    RoutePolicy("/now.txt", cors=True),
+    RoutePolicy("/overlay", csp=CSP_FRAMEABLE_PAGE),
+    RoutePolicy("/open"),  # a redirect
     RoutePolicy("/healthz"),
     RoutePolicy("/readyz"),
     RoutePolicy("/metrics"),
@@ -74,6 +80,7 @@ ROUTES: tuple[RoutePolicy, ...] = (
     RoutePolicy("/configure", csp=CSP_CONFIGURE),
 )
 BY_PATH = {route.path: route for route in ROUTES}
+RAW_PATHS = frozenset(route.path for route in ROUTES if route.raw)
 PATHS = frozenset(BY_PATH)
 API_PREFIX = "/api/"  # the contract: every /api/* answers CORS, a future one too
 OTHER = RoutePolicy("")
