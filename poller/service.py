@@ -23,10 +23,11 @@ from apscheduler.triggers.date import DateTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
 from poller import pacing, plan, policy
-from poller.changes import should_publish
 from poller.multisource import Failover
 from poller.providers.spotify.normalize import normalize_current, normalize_recent
 from poller.providers.spotify.tokens import TokenManager
+from poller.publisher import PUBLISH_FAILURES_STALE as PUBLISH_FAILURES_STALE
+from poller.publisher import Publisher
 from shared import setup_errors
 from shared.config import Settings
 from shared.document import Document, Song
@@ -52,7 +53,6 @@ from shared.tasks import cancel_and_wait
 log = logging.getLogger("nowplaying.poller")
 
 LEADER_TTL_MS = 10_000
-PUBLISH_FAILURES_STALE = 3  # consecutive failed publishes before the stored song goes stale
 WAKE_COALESCE_MS = 1000
 
 
@@ -115,7 +115,14 @@ class Poller:
         self._lock = asyncio.Lock()
         self.leader_ttl_ms = LEADER_TTL_MS
         self.failover = Failover.for_poller(self)  # None: Spotify alone, as before
-        self.publish_failures = 0
+        self.publisher = Publisher(
+            settings,
+            store,
+            demo=demo,
+            now_ms=self.now_ms,
+            context=lambda: self.spotify.context,
+            leading=lambda: self.is_leader,
+        )
         self.quota = QuotaStore(store)
         if not demo:  # the built-in simulated player costs no Spotify quota
             self.spotify.reserve = self._reserve_call
@@ -154,6 +161,7 @@ class Poller:
         scheduler.start()
         self.scheduler = scheduler
         self.wake_task = asyncio.create_task(self._listen_for_wakes())
+        await self.publisher.start()
         await self.keepalive()
 
     async def stop(self) -> None:
@@ -163,6 +171,7 @@ class Poller:
         if self.wake_task is not None:
             await cancel_and_wait([self.wake_task])
             self.wake_task = None
+        await self.publisher.stop()
         async with asyncio.timeout(1.0):
             with contextlib.suppress(Exception):
                 await self._flush_stats()
@@ -460,6 +469,8 @@ class Poller:
         """A view asked for a fresh document: poll now if the last poll is too old, or,
         when a stream opened, no later than a watched poller would. Many requests, one
         poll: the poll job is replaced, never added. True when the poll was moved."""
+        if self.publisher.on_wake(reason):  # `privacy`: hide/show republishes at once
+            return False
         if not self.is_leader or self.scheduler_missing():
             return False
         if self.pause is not None and self.failover is None:
@@ -537,45 +548,15 @@ class Poller:
         paused_until: int | None = None,
     ) -> None:
         """Store and publish a change. With several sources only the failover publishes
-        (`force`), with the pause it chose: none while another source answers."""
+        (`force`), with the pause it chose: none while another source answers. The
+        publisher (poller/publisher.py) does the rest: hide rules, history, delay line."""
         if self.failover is not None and not force:
             return  # with several sources, the failover publishes what it chose
         if self.failover is None:  # Spotify alone: its own pause is the document's
             paused_until = self.pause.until_ms if self.pause is not None else None
-        floor = self.published["version"] if self.published else 0
-        fallback = self.published
-        stale = stale or paused_until is not None
-
-        def change(stored: Document | None) -> Document | None:
-            base = stored or fallback
-            new_song = (base["song"] if base else None) if keep_song else song
-            if stored is not None and not should_publish(
-                stored, new_song, stale=stale, demo=self.demo, paused_until=paused_until
-            ):
-                return None
-            version = max(stored["version"] if stored else 0, floor) + 1
-            return {
-                "version": version,
-                "updatedAt": self.now_ms(),
-                "stale": stale,
-                "demo": self.demo,
-                "pausedUntil": paused_until,
-                "song": new_song,
-            }
-
-        try:
-            document = await self.store.transition(change)
-        except Exception as exc:
-            log.warning("could not publish (redis: %s); will retry", type(exc).__name__)
-            self.publish_failures += 1
-            if not keep_song and self.publish_failures >= PUBLISH_FAILURES_STALE:
-                # What readers have is no longer what plays: say so with the stored song.
-                await self._publish(None, stale=True, keep_song=True)
-            return
-        if not keep_song:
-            self.publish_failures = 0
-        if document is not None:
-            self.published = document
+        self.published = await self.publisher.publish(
+            song, stale=stale, keep_song=keep_song, paused_until=paused_until, floor=self.published
+        )
 
     async def _record(self, outcome: str) -> None:
         self.outcomes[outcome] += 1
