@@ -20,6 +20,7 @@ from shared.logs import RedactingFilter
 from web.cors import Cors
 from web.headers import PolicyHeaders
 from web.health import Health
+from web.history import HistoryViews
 from web.hot import HotRoutes, NowPlayingEndpoint
 from web.metrics import RequestCounter
 from web.pages import Pages
@@ -61,6 +62,7 @@ def build_app(runtime: WebRuntime, extra_routes: list[BaseRoute] | None = None) 
     views = Views(hub, runtime.metrics, cors, runtime.art)
     views.use_fresh(runtime.fresh_view)  # one-shot views wake the poller (#10)
     health = Health(runtime)
+    history = HistoryViews(settings, runtime.store, runtime.art)
     setup = Setup(settings, runtime.store, runtime.http, runtime.admin)
     routes: list[BaseRoute] = [
         Route("/", pages.index),
@@ -68,6 +70,7 @@ def build_app(runtime: WebRuntime, extra_routes: list[BaseRoute] | None = None) 
         Route("/api/stream", stream),  # likewise
         Route("/widget.js", pages.widget),
         *views.routes(),  # /embed.svg, /overlay; /now.txt and /open: GET/HEAD via HotRoutes
+        *history.routes(),  # /api/history, /history.svg
         Route("/healthz", health.healthz),
         Route("/readyz", health.readyz),
         Route("/metrics", health.metrics),

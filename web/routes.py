@@ -44,6 +44,8 @@ ROUTES: tuple[RoutePolicy, ...] = (
     RoutePolicy("/api/stream", cors=True),
     RoutePolicy("/widget.js", cors=True),
     RoutePolicy("/embed.svg", cors=True, csp=CSP_SVG),
+    RoutePolicy("/api/history", cors=True),  # history
+    RoutePolicy("/history.svg", cors=True, csp=CSP_SVG),  # history
     RoutePolicy("/now.txt", cors=True),  # views (#15)
     RoutePolicy("/overlay", csp=CSP_FRAMEABLE_PAGE),  # views (#15)
     RoutePolicy("/open"),  # views (#15): a redirect
