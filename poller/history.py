@@ -21,6 +21,7 @@ from shared.history import Session
 
 IDLE_MS = 600_000  # the poller's idle threshold: a longer pause or gap ends the session
 SKIP_MARGIN_MS = 30_000
+ART_TARGET_PX = 300
 
 
 class OpenSession(TypedDict):
@@ -45,6 +46,16 @@ def item_key(song: Song) -> str:
     provider = song.get("provider", "spotify")
     what = song["id"] or "\x1f".join([song["name"], *song["artists"], song["album"]])
     return f"{provider}\x1e{song['type']}\x1e{what}"
+
+
+def image_of(song: Song, target: int = ART_TARGET_PX) -> str | None:
+    """The image closest to `target` px wide (the README card's size), else the largest."""
+    sized = [i for i in song["images"] if i["width"]]
+    if sized:
+        return min(sized, key=lambda i: (abs((i["width"] or 0) - target), -(i["width"] or 0)))[
+            "url"
+        ]
+    return song["albumImageUrl"]
 
 
 def session_id(key: str, started_at: int) -> str:
@@ -159,7 +170,7 @@ def _open(live: Song, now_ms: int, floor: int | None) -> OpenSession:
         "artists": list(live["artists"]),
         "album": live["album"],
         "url": live.get("url") or live["spotifyUrl"],
-        "imageUrl": live["albumImageUrl"],
+        "imageUrl": image_of(live),
         "startedAt": started,
         "endedAt": now_ms,
         "listenedMs": now_ms - started,

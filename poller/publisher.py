@@ -77,6 +77,7 @@ class Publisher:
         self.publish_failures = 0
         self.hidden = False  # the switch, as last read
         self.live: Document | None = None
+        self.out_version = 0  # the last version this publisher wrote to P:current
         self.task: asyncio.Task[None] | None = None
         self.refresh_task: asyncio.Task[Document | None] | None = None
 
@@ -124,8 +125,7 @@ class Publisher:
         try:
             if self.delay_ms > 0:
                 await self._into_line(song, stale, keep_song, paused_until)
-                await self.flush()
-                document = None
+                document = await self.flush(floor)
             else:
                 document = await self._at_once(song, stale, keep_song, paused_until, floor)
         except Exception as exc:
@@ -243,8 +243,10 @@ class Publisher:
             await pipe.execute()
         self.live = new
 
-    async def flush(self) -> Document | None:
-        """Every document whose time has come: the newest of them goes to P:current."""
+    async def flush(self, floor: Document | None = None) -> Document | None:
+        """Every document whose time has come: the newest of them goes to P:current
+        (above `floor`'s version and every one this publisher wrote: versions never go
+        backwards, not even when Redis comes back empty)."""
         now = self.now_ms()
         redis = self.store.redis
         due: list[Any] = await redis.zrangebyscore(delay_key(self.store), "-inf", now)
@@ -257,21 +259,25 @@ class Publisher:
         out = shifted(document, self.delay_ms)
         await redis.set(shown_key(self.store), encode(out))
         await self._read_switch()
-        return await self._output(out)
+        return await self._output(out, floor)
 
-    async def _output(self, out: Document) -> Document | None:
+    async def _output(self, out: Document, floor: Document | None = None) -> Document | None:
         """`out` into P:current as a new version (masked while the switch is on)."""
         song = None if self.hidden else out["song"]
+        least = max(floor["version"] if floor else 0, self.out_version)
 
         def change(stored: Document | None) -> Document | None:
             if stored is not None and not should_publish(
                 stored, song, stale=out["stale"], demo=out["demo"], paused_until=out["pausedUntil"]
             ):
                 return None
-            version = (stored["version"] if stored else 0) + 1
+            version = max(stored["version"] if stored else 0, least) + 1
             return out | {"version": version, "song": song}
 
-        return await self.store.transition(change)
+        document = await self.store.transition(change)
+        if document is not None:
+            self.out_version = document["version"]
+        return document
 
     # -- the switch ---------------------------------------------------------------------
 

@@ -274,3 +274,18 @@ async def test_the_history_is_capped_at_history_limit(
     items, _ = await read_page(fake_store, limit=20, before=None, visible_until_ms=clock.ms())
     assert [s["name"] for s in items] == ["S4", "S3", "S2"]
     assert await fake_store.redis.hlen(f"{fake_store.keys.history}:items") == 3
+
+
+async def test_delayed_versions_never_go_backwards_when_redis_comes_back_empty(
+    fake_store: Store, clock: ManualClock
+) -> None:
+    pub = publisher(fake_store, clock, privacy_delay=30.0)
+    await pub.publish(item("A", at=clock.ms()), stale=False)
+    clock.advance(30)
+    first = await pub.flush()
+    assert first is not None and first["version"] == 1
+    await fake_store.redis.flushall()
+    await pub.publish(item("B", at=clock.ms()), stale=False)
+    clock.advance(30)
+    second = await pub.flush()
+    assert second is not None and second["version"] == 2

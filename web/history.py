@@ -27,6 +27,7 @@ API_PATH = "/api/history"
 SVG_PATH = "/history.svg"
 API_DEFAULT, SVG_DEFAULT, SVG_MAX = 20, 5, 10
 SVG_OPTIONS = ("theme", "bg", "accent", "size", "art")
+ART_TOTAL = 320_000  # characters of data URIs in one card (5 of Spotify's 300 px fit)
 
 
 def parse_limit(value: str | None, default: int, most: int) -> int:
@@ -101,9 +102,15 @@ class HistoryViews:
         return Response(svg, media_type="image/svg+xml; charset=utf-8", headers=headers)
 
     async def _art(self, sessions: list[Session]) -> dict[str, str]:
+        """Each row's art as a data URI, within ART_TOTAL characters for the whole card
+        (rows past it get the placeholder, as the README card does past its budget)."""
         found: dict[str, str] = {}
-        for url in {s["imageUrl"] for s in sessions if s["imageUrl"]}:
+        spent = 0
+        for url in dict.fromkeys(s["imageUrl"] for s in sessions if s["imageUrl"]):
+            if url is None or url in found:
+                continue
             uri = await self.art.data_uri(url)
-            if uri is not None and url is not None:
+            if uri is not None and spent + len(uri) <= ART_TOTAL:
                 found[url] = uri
+                spent += len(uri)
         return found
