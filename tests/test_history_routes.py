@@ -13,6 +13,7 @@ import pytest
 from shared.config import Settings
 from shared.history import Session, add_sessions
 from shared.store import Store
+from tests.webutil import document, raw
 from web.app import WebRuntime, build_app
 from web.routes import CSP_SVG
 
@@ -37,6 +38,12 @@ def session(n: int, ended_ms: int, name: str | None = None, **kw: Any) -> Sessio
         "source": "current",
     }
     return value | kw  # type: ignore[return-value]
+
+
+@pytest.fixture(autouse=True)
+def no_page_cache(monkeypatch: pytest.MonkeyPatch) -> None:
+    """These tests write the history under a constant hub version: read it every time."""
+    monkeypatch.setattr("web.history.CACHE_S", 0.0)
 
 
 def now_ms() -> int:
@@ -196,3 +203,19 @@ async def test_an_empty_history_card(make_client: Any) -> None:
     client = await make_client()
     r = await client.get("/history.svg")
     assert r.status_code == 200 and "No plays yet" in r.text
+
+
+async def test_a_page_is_read_once_per_version_and_second(
+    fake_store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("web.history.CACHE_S", 3600.0)
+    await add_sessions(fake_store, [session(1, now_ms() - 60_000)], 5000)
+    runtime = WebRuntime(Settings(redis_prefix=fake_store.keys.prefix), fake_store)
+    transport = httpx.ASGITransport(app=build_app(runtime))
+    async with httpx.AsyncClient(transport=transport, base_url="http://np.test") as client:
+        assert len((await client.get("/api/history")).json()["items"]) == 1
+        await add_sessions(fake_store, [session(2, now_ms() - 30_000)], 5000)
+        assert len((await client.get("/api/history")).json()["items"]) == 1  # cached
+        runtime.hub.update(raw(document(1)))  # the next document: a session may have ended
+        assert len((await client.get("/api/history")).json()["items"]) == 2
+    await runtime.http.aclose()

@@ -62,7 +62,7 @@ def build_app(runtime: WebRuntime, extra_routes: list[BaseRoute] | None = None) 
     views = Views(hub, runtime.metrics, cors, runtime.art)
     views.use_fresh(runtime.fresh_view)  # one-shot views wake the poller (#10)
     health = Health(runtime)
-    history = HistoryViews(settings, runtime.store, runtime.art)
+    history = HistoryViews(settings, runtime.store, runtime.art, version=lambda: hub.version)
     setup = Setup(settings, runtime.store, runtime.http, runtime.admin)
     routes: list[BaseRoute] = [
         Route("/", pages.index),

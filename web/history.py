@@ -27,6 +27,9 @@ API_PATH = "/api/history"
 SVG_PATH = "/history.svg"
 API_DEFAULT, SVG_DEFAULT, SVG_MAX = 20, 5, 10
 SVG_OPTIONS = ("theme", "bg", "accent", "size", "art")
+CACHE_S = 1.0  # a page read from Redis serves this long, or until the hub's next version
+CACHE_ENTRIES = 256
+Page = tuple[list[Session], int | None]
 ART_TOTAL = 320_000  # characters of data URIs in one card (5 of Spotify's 300 px fit)
 
 
@@ -52,15 +55,34 @@ class HistoryViews:
         store: Store,
         art: ArtCache,
         clock: Callable[[], float] = time.time,
+        version: Callable[[], int] = lambda: 0,
     ) -> None:
-        self.store, self.art, self.clock = store, art, clock
+        self.store, self.art, self.clock, self.version = store, art, clock, version
         self.delay_ms = int(settings.privacy_delay * 1000)
+        # (limit, before) -> (read at, hub version, page). A session ends when the next
+        # document is published, so a new version is when a page may have changed; the
+        # short lifetime covers PRIVACY_DELAY's line and a second web process's lag.
+        self.pages: dict[tuple[int, int | None], tuple[float, int, Page]] = {}
 
     def routes(self) -> list[BaseRoute]:
         return [Route(API_PATH, self.api), Route(SVG_PATH, self.svg)]
 
     def visible_until(self) -> int:
         return int(self.clock() * 1000) - self.delay_ms
+
+    async def page(self, limit: int, before: int | None) -> Page:
+        """A page of the history, from Redis at most once per CACHE_S and version."""
+        now, version = self.clock(), self.version()
+        cached = self.pages.get((limit, before))
+        if cached is not None and cached[1] == version and now - cached[0] < CACHE_S:
+            return cached[2]
+        page = await read_page(
+            self.store, limit=limit, before=before, visible_until_ms=self.visible_until()
+        )
+        if len(self.pages) >= CACHE_ENTRIES:
+            self.pages.clear()
+        self.pages[(limit, before)] = (now, version, page)
+        return page
 
     async def api(self, request: Request) -> Response:
         params = request.query_params
@@ -69,9 +91,7 @@ class HistoryViews:
             before = parse_cursor(params.get("before"))
         except ValueError as exc:
             return _bad(str(exc))
-        items, cursor = await read_page(
-            self.store, limit=limit, before=before, visible_until_ms=self.visible_until()
-        )
+        items, cursor = await self.page(limit, before)
         body = json.dumps(
             {"items": items, "next": None if cursor is None else str(cursor)},
             ensure_ascii=False,
@@ -92,9 +112,7 @@ class HistoryViews:
             )
         except (ValueError, OptionError) as exc:
             return _bad(str(exc))
-        sessions, _ = await read_page(
-            self.store, limit=PAGE_MAX, before=None, visible_until_ms=self.visible_until()
-        )
+        sessions, _ = await self.page(PAGE_MAX, None)
         plays = collapse(sessions, limit)
         art = await self._art([p.session for p in plays]) if options.art else {}
         svg = render_history(plays, options, art, int(self.clock() * 1000))
