@@ -85,8 +85,8 @@ class Publisher:
 
     async def start(self) -> None:
         with contextlib.suppress(Exception):
-            if self.delay_ms == 0:
-                await self.store.redis.delete(shown_key(self.store))
+            if self.delay_ms == 0:  # a delay set before and removed: nothing waits now
+                await self.store.redis.delete(shown_key(self.store), delay_key(self.store))
         if self.delay_ms > 0:
             self.task = asyncio.create_task(self._flush_forever())
 

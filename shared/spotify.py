@@ -281,7 +281,8 @@ class SpotifyClient:
         body: dict[str, Any] | None = await self._get(
             "currently-playing", "/me/player/currently-playing", token, params
         )
-        self.context = context_of(body)
+        if body is not None:  # a 204 (perhaps a stray one) keeps the item's context
+            self.context = context_of(body)
         return body
 
     async def recently_played(self, token: str) -> dict[str, Any] | None:

@@ -213,3 +213,23 @@ async def test_the_privacy_command_against_a_real_redis(
                 assert not await store.redis.exists(store.keys.privacy)
     finally:
         await store.close()
+
+
+async def test_a_privacy_wake_makes_the_poller_republish_at_once(
+    world: Callable[..., Any], fake_store: Store
+) -> None:
+    poller, _, _ = await world()
+    await poller.poll_once()
+    await fake_store.redis.set(fake_store.keys.privacy, "1")  # e.g. the admin page's switch
+    assert poller.on_wake("privacy") is False  # no poll moved: a republish instead
+    assert poller.publisher.refresh_task is not None
+    await poller.publisher.refresh_task
+    current = await fake_store.current()
+    assert current is not None and current["song"] is None
+    await fake_store.redis.delete(fake_store.keys.privacy)
+    poller.on_wake("privacy")
+    assert poller.publisher.refresh_task is not None
+    await poller.publisher.refresh_task
+    current = await fake_store.current()
+    assert current is not None and current["song"] is not None
+    assert current["song"]["name"] == RICK[0]

@@ -6,8 +6,10 @@ from __future__ import annotations
 import dataclasses
 import json
 import logging
+import time
 from typing import Any
 
+import httpx
 import pytest
 
 from poller.publisher import Publisher
@@ -15,6 +17,7 @@ from shared.config import HideRule, Settings
 from shared.document import Song
 from shared.history import read_page
 from shared.privacy_switch import set_hidden
+from shared.spotify import SpotifyClient, context_of
 from shared.store import Store
 from tests.conftest import ManualClock
 
@@ -289,3 +292,29 @@ async def test_delayed_versions_never_go_backwards_when_redis_comes_back_empty(
     clock.advance(30)
     second = await pub.flush()
     assert second is not None and second["version"] == 2
+
+
+def test_the_context_of_a_currently_playing_body() -> None:
+    body = {"item": {"id": "t1"}, "context": {"uri": "spotify:playlist:abc"}}
+    assert context_of(body) == ("t1", "spotify:playlist:abc")
+    assert context_of({"item": None, "context": None}) == (None, None)
+    assert context_of("garbage") == (None, None)
+
+
+async def test_a_stray_204_keeps_the_context_of_the_held_item() -> None:
+    answers = iter(
+        [
+            httpx.Response(
+                200, json={"item": {"id": "t1"}, "context": {"uri": "spotify:playlist:abc"}}
+            ),
+            httpx.Response(204),
+        ]
+    )
+    transport = httpx.MockTransport(lambda request: next(answers))
+    async with httpx.AsyncClient(transport=transport) as http:
+        client = SpotifyClient(
+            http=http, accounts_url="https://a.test", api_url="https://api.test", clock=time.time
+        )
+        await client.currently_playing("token")
+        await client.currently_playing("token")
+    assert client.context == ("t1", "spotify:playlist:abc")
