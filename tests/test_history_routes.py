@@ -219,3 +219,19 @@ async def test_a_page_is_read_once_per_version_and_second(
         runtime.hub.update(raw(document(1)))  # the next document: a session may have ended
         assert len((await client.get("/api/history")).json()["items"]) == 2
     await runtime.http.aclose()
+
+
+async def test_pagination_edges(make_client: Any, fake_store: Store) -> None:
+    base = now_ms() - 10_000_000
+    await add_sessions(fake_store, [session(n, base + n * 1000) for n in range(3)], 5000)
+    client = await make_client()
+    oldest = str(base)
+    past_the_end = (await client.get("/api/history", params={"before": oldest})).json()
+    assert past_the_end == {"items": [], "next": None}
+    assert (await client.get("/api/history", params={"before": "0"})).json()["items"] == []
+    newest_excluded = await client.get("/api/history", params={"before": str(base + 2000)})
+    assert [i["name"] for i in newest_excluded.json()["items"]] == ["Song 1", "Song 0"]
+    two = (await client.get("/api/history", params={"limit": "2"})).json()
+    rest = (await client.get("/api/history", params={"limit": "2", "before": two["next"]})).json()
+    assert [i["name"] for i in two["items"] + rest["items"]] == ["Song 2", "Song 1", "Song 0"]
+    assert rest["next"] is None
