@@ -1,5 +1,6 @@
 """/history.svg and the widget's `data-history` in real headless Chromium, with the demo's
-art inlined. Writes the README's screenshots docs/img/history-{light,dark,compact}.png."""
+art inlined. Writes the README's screenshots docs/img/history-{light,dark,compact}.png and
+docs/img/widget-history.png."""
 
 from __future__ import annotations
 
@@ -84,9 +85,9 @@ async def test_the_widget_lists_the_last_plays_under_the_card(
 ) -> None:
     async with demo_site(fake_store) as base:
         await add_sessions(fake_store, demo_sessions(int(time.time() * 1000)), 5000)
-        page = await browser.new_page()
+        page = await browser.new_page(viewport={"width": 520, "height": 420})
         await page.set_content(
-            "<body><div data-nowplaying data-history='3'></div>"
+            "<body style='margin:0;padding:8px'><div data-nowplaying data-history='3'></div>"
             f"<script src='{base}/widget.js'></script></body>"
         )
         await page.locator("[data-nowplaying]").get_by_text("Never Gonna").first.wait_for()
@@ -96,4 +97,5 @@ async def test_the_widget_lists_the_last_plays_under_the_card(
         assert len(texts) == 3
         assert "Never Gonna Give You Up" in texts[0] and "×2" in texts[0]
         assert "Midnight Circuits" in texts[1]
+        await page.locator("[data-nowplaying]").screenshot(path=str(SHOTS / "widget-history.png"))
         await page.close()
