@@ -119,6 +119,10 @@ class Publisher:
         knows (`floor` when nothing was written)."""
         stale = stale or paused_until is not None
         await self._read_switch()
+        if self.live is None:  # a new process or leader: carry on with the stored one
+            with contextlib.suppress(Exception):
+                raw: Any = await self.store.redis.get(self.store.keys.live)
+                self.live = decode(raw) if raw else None
         if not keep_song:
             song = self._filtered(song)
             await self._record(None if self.hidden else song)

@@ -318,3 +318,16 @@ async def test_a_stray_204_keeps_the_context_of_the_held_item() -> None:
         await client.currently_playing("token")
         await client.currently_playing("token")
     assert client.context == ("t1", "spotify:playlist:abc")
+
+
+async def test_a_new_process_keeps_the_live_song_for_show_while_hidden(
+    fake_store: Store, clock: ManualClock
+) -> None:
+    await publisher(fake_store, clock).publish(item("A", at=clock.ms()), stale=False)
+    await set_hidden(fake_store, True)
+    restarted = publisher(fake_store, clock)
+    await restarted.publish(None, stale=True, keep_song=True)  # e.g. the provider fails
+    await set_hidden(fake_store, False)
+    current = await fake_store.current()
+    assert current is not None and current["song"] is not None
+    assert current["song"]["name"] == "A"
