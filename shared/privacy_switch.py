@@ -13,8 +13,10 @@ from typing import Any
 
 from shared.document import Document, decode
 from shared.store import Store
+from shared.wake import Wake
 
-WAKE = "privacy"  # the reason on P:wake that asks the poller to republish at once
+WAKE = Wake.PRIVACY  # the reason on P:wake that asks the poller to republish at once
+WAKE_MESSAGE = WAKE  # the owner pages' name for it
 
 
 async def is_hidden(store: Store) -> bool:

@@ -17,12 +17,16 @@ from starlette.routing import BaseRoute, Route
 from starlette.types import ASGIApp
 
 from shared.logs import RedactingFilter
+from web.admin.page import Admin
+from web.configure import configure
 from web.cors import Cors
 from web.headers import PolicyHeaders
 from web.health import Health
 from web.history import HistoryViews
+from web.home import HomePage
 from web.hot import HotRoutes, NowPlayingEndpoint
 from web.metrics import RequestCounter
+from web.og import OgImage
 from web.pages import Pages
 from web.runtime import WebRuntime
 from web.setup import Setup
@@ -64,8 +68,11 @@ def build_app(runtime: WebRuntime, extra_routes: list[BaseRoute] | None = None) 
     health = Health(runtime)
     history = HistoryViews(settings, runtime.store, runtime.art, version=lambda: hub.version)
     setup = Setup(settings, runtime.store, runtime.http, runtime.admin)
+    home = HomePage(settings, hub)  # the card page, its og: meta and the first-run note
+    og = OgImage(hub, runtime.art)
+    admin = Admin(runtime, setup)  # /admin and its JSON and actions
     routes: list[BaseRoute] = [
-        Route("/", pages.index),
+        Route("/", home.index),
         Route("/api/now-playing", now_playing),  # GET/HEAD: HotRoutes; here: OPTIONS, 405
         Route("/api/stream", stream),  # likewise
         Route("/widget.js", pages.widget),
@@ -76,6 +83,9 @@ def build_app(runtime: WebRuntime, extra_routes: list[BaseRoute] | None = None) 
         Route("/metrics", health.metrics),
         Route("/login", setup.login),
         Route("/callback", setup.callback),
+        Route("/og.png", og.endpoint),
+        *admin.routes(),
+        Route("/configure", configure),
         *(extra_routes or []),
     ]
 

@@ -9,6 +9,7 @@ from prometheus_client import CollectorRegistry, Counter, generate_latest
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from shared import stats
 from web.hub import Hub
 from web.routes import metric_label
 
@@ -88,19 +89,19 @@ class PollerCollector:
         )
         sources = CounterMetricFamily(
             "nowplaying_source_calls",
-            "Last.fm and ListenBrainz calls by provider, endpoint and status",
+            "Calls to providers other than Spotify, by provider, endpoint and status",
             labels=["provider", "endpoint", "status"],
         )
         for key, value in sorted(self.stats.items()):
-            kind, _, rest = key.partition(":")
-            if kind == "poll":
-                polls.add_metric([rest], value)
-            elif kind == "spotify":
-                endpoint, _, status = rest.rpartition(":")
-                calls.add_metric([endpoint, status], value)
-            elif kind in ("lastfm", "listenbrainz"):
-                endpoint, _, status = rest.rpartition(":")
-                sources.add_metric([kind, endpoint, status], value)
+            stat = stats.parse(key, value)
+            if stat is None:
+                continue
+            if stat.kind == "poll":
+                polls.add_metric([stat.name], value)
+            elif stat.provider == "spotify":
+                calls.add_metric([stat.name, stat.status], value)
+            else:
+                sources.add_metric([stat.provider, stat.name, stat.status], value)
         yield polls
         yield calls
         yield sources

@@ -30,6 +30,19 @@ CSP_SETUP = (
     "frame-ancestors 'none'"
 )
 
+# /admin: its own inline script and styles, its JSON from this origin, no frames. No
+# form-action: the reconnect form's answer redirects to Spotify's consent page.
+CSP_ADMIN = (
+    "default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; "
+    "img-src 'self' data:; connect-src 'self'; base-uri 'none'; frame-ancestors 'none'"
+)
+# /configure: previews of this origin's cards (img) and overlay (frame); no site frames it.
+CSP_CONFIGURE = (
+    "default-src 'self'; script-src 'self' 'unsafe-inline'; style-src 'self' 'unsafe-inline'; "
+    "img-src 'self' data:; connect-src 'self'; frame-src 'self'; base-uri 'none'; "
+    "form-action 'none'; object-src 'none'; frame-ancestors 'none'"
+)
+
 
 @dataclass(frozen=True)
 class RoutePolicy:
@@ -54,6 +67,13 @@ ROUTES: tuple[RoutePolicy, ...] = (
     RoutePolicy("/metrics"),
     RoutePolicy("/login", csp=CSP_SETUP),
     RoutePolicy("/callback", csp=CSP_SETUP),
+    RoutePolicy("/og.png"),  # a PNG for link previews: no CORS, no CSP needed
+    RoutePolicy("/admin", csp=CSP_ADMIN),
+    RoutePolicy("/admin/status.json"),
+    RoutePolicy("/admin/logout", csp=CSP_ADMIN),
+    RoutePolicy("/admin/privacy", csp=CSP_ADMIN),
+    RoutePolicy("/admin/reconnect", csp=CSP_ADMIN),
+    RoutePolicy("/configure", csp=CSP_CONFIGURE),
 )
 BY_PATH = {route.path: route for route in ROUTES}
 PATHS = frozenset(BY_PATH)

@@ -22,6 +22,7 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from shared import providers
 from shared.document import Document
 from web.art import ArtCache
 from web.cors import Cors, Header
@@ -73,8 +74,8 @@ def text_status(document: Document) -> str:
     if song is None:
         return "Nothing playing"
     if song["source"] == "recent" or not song["isPlaying"]:
-        scrobbled = song.get("provider") in ("lastfm", "listenbrainz")
-        return "Last played" if song["source"] == "recent" or scrobbled else "Paused"
+        pausable = providers.knows_pause(song.get("provider"))
+        return "Last played" if song["source"] == "recent" or not pausable else "Paused"
     return "Now playing"
 
 
