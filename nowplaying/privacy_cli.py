@@ -34,15 +34,9 @@ def privacy_main(settings: Settings, action: str) -> int:
         return 2
     try:
         asyncio.run(_flip(settings, action == "hide"))
-    except (OSError, ConnectionError) as exc:
-        print(
-            f"nowplaying: Redis at REDIS_URL did not answer ({type(exc).__name__})", file=sys.stderr
-        )
-        return 1
-    except Exception as exc:  # redis' own errors
-        print(
-            f"nowplaying: Redis at REDIS_URL did not answer ({type(exc).__name__})", file=sys.stderr
-        )
+    except Exception as exc:  # OSError and redis' own errors: one line, no traceback
+        name = type(exc).__name__
+        print(f"nowplaying: Redis at REDIS_URL did not answer ({name})", file=sys.stderr)
         return 1
     if action == "hide":
         print(
