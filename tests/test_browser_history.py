@@ -99,3 +99,20 @@ async def test_the_widget_lists_the_last_plays_under_the_card(
         assert "Midnight Circuits" in texts[1]
         await page.locator("[data-nowplaying]").screenshot(path=str(SHOTS / "widget-history.png"))
         await page.close()
+
+
+async def test_a_malformed_data_history_is_a_console_warning_and_no_list(
+    browser: Browser, fake_store: Store
+) -> None:
+    async with demo_site(fake_store) as base:
+        page = await browser.new_page()
+        warnings: list[str] = []
+        page.on("console", lambda m: warnings.append(m.text) if m.type == "warning" else None)
+        await page.set_content(
+            "<body><div data-nowplaying data-history='11'></div>"
+            f"<script src='{base}/widget.js'></script></body>"
+        )
+        await page.locator("[data-nowplaying]").get_by_text("Never Gonna").first.wait_for()
+        assert await page.locator("[data-nowplaying] .hist").count() == 0
+        assert any("history must be a whole number from 1 to 10" in w for w in warnings)
+        await page.close()
