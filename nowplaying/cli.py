@@ -1,4 +1,4 @@
-"""The `nowplaying` command: run, web, poller, auth, simulator.
+"""The `nowplaying` command: run, web, poller, auth, simulator, privacy.
 
 Configuration errors exit with status 2 and one line that names the variable.
 """
@@ -46,6 +46,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     auth.add_argument("--no-browser", action="store_true", help="only print the URL")
     auth.add_argument("--timeout", type=float, default=300.0, help="seconds to wait (300)")
+    privacy = sub.add_parser(
+        "privacy",
+        help="hide (nothing playing, at once) or show the card again",
+        description="the privacy switch; needs REDIS_URL",
+    )
+    privacy.add_argument("action", choices=("hide", "show"))
     return parser
 
 
@@ -75,6 +81,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             from nowplaying.simulator.server import serve_simulator
 
             return serve_simulator(host, port, settings.redirect_uri)
+        if args.command == "privacy":
+            from nowplaying.privacy_cli import privacy_main
+
+            return privacy_main(settings, args.action)
         if args.command == "auth":
             from nowplaying.auth_cli import auth_main
 

@@ -22,6 +22,7 @@ from web.configure import configure
 from web.cors import Cors
 from web.headers import PolicyHeaders
 from web.health import Health
+from web.history import HistoryViews
 from web.home import HomePage
 from web.hot import NowPlayingEndpoint, RawRoutes
 from web.og import OgImage
@@ -61,6 +62,7 @@ def build_app(runtime: WebRuntime, extra_routes: list[BaseRoute] | None = None) 
     views = Views(hub, runtime.metrics, cors, runtime.art)
     views.use_fresh(runtime.fresh_view)  # one-shot views wake the poller (#10)
     health = Health(runtime)
+    history = HistoryViews(settings, runtime.store, runtime.art, version=lambda: hub.version)
     setup = Setup(settings, runtime.store, runtime.http, runtime.admin)
     home = HomePage(settings, hub)  # the card page, its og: meta and the first-run note
     og = OgImage(hub, runtime.art)
@@ -71,6 +73,7 @@ def build_app(runtime: WebRuntime, extra_routes: list[BaseRoute] | None = None) 
         Route("/api/stream", stream),  # raw: GET/HEAD via RawRoutes; here OPTIONS, 405
         Route("/widget.js", pages.widget),
         *views.routes(),  # /embed.svg, /overlay, /now.txt, /open
+        *history.routes(),  # /api/history, /history.svg
         Route("/healthz", health.healthz),
         Route("/readyz", health.readyz),
         Route("/metrics", health.metrics),
