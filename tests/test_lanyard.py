@@ -5,6 +5,7 @@ setup cause in the heartbeat and /readyz, and the simulator on a real socket."""
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import AsyncIterator, Callable
 from typing import Any
 
@@ -16,15 +17,20 @@ from nowplaying.simulator.lanyard import USER_ID
 from nowplaying.simulator.scrobble import Fault
 from nowplaying.simulator.spotify import SimState, new_state
 from poller.providers.lanyard.client import MAX_WAIT_S, LanyardClient
+from poller.providers.lanyard.normalize import as_recent, normalize_presence
 from poller.providers.lanyard.source import LanyardSource
 from poller.service import Poller
 from poller.source import SourceError
 from shared import setup_errors
+from shared.config import Settings
 from shared.document import Document
 from shared.providers import info
 from shared.store import Store
 from tests.conftest import ManualClock, serve, sim_settings
+from web.app import WebRuntime, build_app
+from web.metrics import PollerCollector
 from web.readiness import readiness
+from web.svg import PROVIDERS, status_label
 
 BASE = "http://sim.test"
 LANYARD = {"lanyard_user_id": USER_ID, "lanyard_api_url": f"{BASE}/lanyard"}
@@ -270,3 +276,39 @@ async def test_the_simulator_serves_lanyard_and_prints_its_variables() -> None:
     assert data["activities"][0]["type"] == 2 and data["activities"][0]["id"] == "spotify:1"
     assert unknown.status_code == 404
     assert unknown.json()["error"]["code"] == "user_not_monitored"
+
+
+# -- in the views and /metrics ----------------------------------------------------------------
+
+
+def test_lanyard_calls_are_counted_in_metrics() -> None:
+    families = {f.name: f for f in PollerCollector({"lanyard:users:429": 2}, None).collect()}
+    found = [(s.labels, s.value) for s in families["nowplaying_source_calls"].samples]
+    assert found == [({"provider": "lanyard", "endpoint": "users", "status": "429"}, 2.0)]
+
+
+def test_a_vanished_lanyard_track_reads_last_played_with_its_label() -> None:
+    payload = {
+        "success": True,
+        "data": {"listening_to_spotify": True, "spotify": {"song": "Let Go", "artist": "A"}},
+    }
+    song = normalize_presence(payload, 1_763_900_000_000)
+    assert song is not None
+    doc: Any = {"song": as_recent(song, 1_763_900_000_000), "stale": False}
+    assert status_label(doc, 1_763_900_060_000).startswith("Last played")
+    assert PROVIDERS["lanyard"] == "Lanyard"
+
+
+async def test_readyz_over_http_names_the_lanyard_setup_cause(fake_store: Store) -> None:
+    cause = setup_errors.LANYARD_USER_NOT_MONITORED
+    sources = {"lanyard": {"state": "config", "error": "Lanyard does not monitor", "setup": cause}}
+    await fake_store.write_heartbeat({"at": clock_ms(), "state": "ok", "sources": sources})
+    runtime = WebRuntime(Settings(redis_prefix=fake_store.keys.prefix), fake_store)
+    transport = httpx.ASGITransport(app=build_app(runtime))
+    async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
+        body = (await client.get("/readyz")).json()
+    assert body["setup"] == cause and "discord.gg/lanyard" in body["action"]
+
+
+def clock_ms() -> int:
+    return int(time.time() * 1000)
