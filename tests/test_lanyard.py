@@ -25,8 +25,10 @@ from shared import setup_errors
 from shared.config import Settings
 from shared.document import Document
 from shared.providers import info
+from shared.spotify import make_http_client
 from shared.store import Store
 from tests.conftest import ManualClock, serve, sim_settings
+from tests.webutil import SSEReader
 from web.app import WebRuntime, build_app
 from web.metrics import PollerCollector
 from web.readiness import readiness
@@ -310,5 +312,51 @@ async def test_readyz_over_http_names_the_lanyard_setup_cause(fake_store: Store)
     assert body["setup"] == cause and "discord.gg/lanyard" in body["action"]
 
 
+async def next_event(reader: SSEReader, predicate: Any, timeout: float) -> dict[str, Any]:
+    deadline = time.monotonic() + timeout
+    while True:
+        left = deadline - time.monotonic()
+        if left <= 0:
+            raise AssertionError("no matching event in time")
+        event = await reader.event(timeout=left)
+        if predicate(event["data"]):
+            return event
+
+
 def clock_ms() -> int:
     return int(time.time() * 1000)
+
+
+async def test_end_to_end_a_lanyard_track_and_its_pause_reach_an_open_stream(
+    fake_store: Store,
+) -> None:
+    sims = build_simulators(new_state("http://127.0.0.1"))
+    async with serve(sims.app) as base:
+        settings = sim_settings(
+            base,
+            redis_prefix=fake_store.keys.prefix,
+            poll_interval=1.0,
+            lanyard_user_id=USER_ID,
+            lanyard_api_url=f"{base}/lanyard",
+            **NO_SPOTIFY,
+        )
+        http = make_http_client(0.8)
+        poller = Poller(settings, fake_store, http)
+        runtime = WebRuntime(settings, fake_store, services=[poller])
+        try:
+            async with (
+                serve(build_app(runtime)) as web,
+                httpx.AsyncClient() as client,
+                client.stream("GET", f"{web}/api/stream") as stream,
+            ):
+                reader = SSEReader(stream)
+                first = await next_event(reader, lambda d: d["song"] is not None, 5)
+                song = first["data"]["song"]
+                assert song["provider"] == "lanyard" and song["isPlaying"]
+                assert song["progressMs"] is not None and song["durationMs"] == 213_573
+                player = sims.spotify.player
+                player.set_state(sims.spotify.clock(), mode="paused")
+                paused = await next_event(reader, lambda d: d["song"]["source"] == "recent", 3)
+                assert paused["data"]["song"]["isPlaying"] is False
+        finally:
+            await http.aclose()
