@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from poller.providers.lastfm.normalize import normalize_recent_tracks
+from poller.providers.listenbrainz.normalize import normalize_playing_now
 from poller.providers.spotify.normalize import normalize_current, normalize_recent
 from shared.document import is_song
 
@@ -21,8 +22,9 @@ def fixture(name: str) -> Any:
 
 
 def test_every_recorded_fixture_names_its_source() -> None:
-    for path in [*FIXTURES.glob("spotify/*.json"), *FIXTURES.glob("lastfm/*.json")]:
-        assert json.loads(path.read_text())["_source"], path
+    for folder in ("spotify", "lastfm", "listenbrainz"):
+        for path in FIXTURES.glob(f"{folder}/*.json"):
+            assert json.loads(path.read_text())["_source"], path
 
 
 def test_a_recorded_answer_with_a_playlist_context() -> None:
@@ -66,3 +68,12 @@ def test_a_recorded_lastfm_answer_with_one_track_as_an_object() -> None:
     assert song["isPlaying"] is True and song["source"] == "current"
     assert [i["width"] for i in song["images"]] == [300, 174, 64, 34]
     assert song["albumImageUrl"] is not None and "/300x300/" in song["albumImageUrl"]
+
+
+def test_a_documented_listenbrainz_spotify_listen() -> None:
+    song = normalize_playing_now(fixture("listenbrainz/playing_now_spotify"))
+    assert song is not None and is_song(song)
+    assert song["name"] == "Inssegh Inssegh" and song["artists"] == ["Les Filles de Illighadad"]
+    assert song["isPlaying"] is True and song["durationMs"] == 170_000
+    assert song["spotifyUrl"] == "https://open.spotify.com/track/1rrgWMXGCGHru5bIRxGFV0"
+    assert song["albumImageUrl"] is None and song["progressMs"] is None
