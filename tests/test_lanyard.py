@@ -191,8 +191,8 @@ async def make_poller(
 async def run(poller: Poller, clock: ManualClock, seconds: float) -> None:
     end = clock.now + seconds
     while clock.now < end:
-        assert poller.failover is not None
-        clock.advance(await poller.failover.poll(poller))
+        assert poller.round.slots
+        clock.advance(await poller.poll_round())
 
 
 async def document(store: Store) -> Document:
@@ -222,13 +222,12 @@ async def test_lanyard_backs_off_on_429_and_recovers(
 ) -> None:
     poller = make_poller(**NO_SPOTIFY, **LANYARD)
     sims.lanyard.faults.append(Fault("rate_limit", retry_after_s=30))
-    assert poller.failover is not None
-    slot = poller.failover.slots["lanyard"]
+    slot = poller.round.slots["lanyard"]
     started = clock.ms()
-    clock.advance(await poller.failover.poll(poller))
+    clock.advance(await poller.poll_round())
     assert slot.status.error == "rate_limited" and clock.ms() - started >= 30_000
     assert sims.lanyard.calls["users"] == 1  # nothing asked while it waits
-    clock.advance(await poller.failover.poll(poller))
+    clock.advance(await poller.poll_round())
     assert slot.status.error is None and sims.lanyard.calls["users"] == 2
 
 
@@ -241,8 +240,7 @@ async def test_an_unknown_user_names_its_cause_in_the_heartbeat_readyz_and_the_l
     caplog.set_level(logging.INFO, logger="nowplaying")
     poller = make_poller(**NO_SPOTIFY, **LANYARD | {"lanyard_user_id": "123456789012345678"})
     await run(poller, clock, 700)  # retried every 5 minutes
-    assert poller.failover is not None
-    status = poller.failover.slots["lanyard"].status
+    status = poller.round.slots["lanyard"].status
     assert status.error == "config" and status.cause == setup_errors.LANYARD_USER_NOT_MONITORED
     assert caplog.text.count("Lanyard does not monitor") == 1
     poller.is_leader = True
