@@ -24,7 +24,7 @@ from poller.source import SourceError
 from shared import setup_errors
 from shared.config import Settings
 from shared.document import Document
-from shared.providers import info
+from shared.providers import info, label
 from shared.spotify import make_http_client
 from shared.store import Store
 from tests.conftest import ManualClock, serve, sim_settings
@@ -32,7 +32,7 @@ from tests.webutil import SSEReader
 from web.app import WebRuntime, build_app
 from web.metrics import PollerCollector
 from web.readiness import readiness
-from web.svg import PROVIDERS, status_label
+from web.svg import status_label
 
 BASE = "http://sim.test"
 LANYARD = {"lanyard_user_id": USER_ID, "lanyard_api_url": f"{BASE}/lanyard"}
@@ -296,7 +296,7 @@ def test_a_vanished_lanyard_track_reads_last_played_with_its_label() -> None:
     assert song is not None
     doc: Any = {"song": as_recent(song, 1_763_900_000_000), "stale": False}
     assert status_label(doc, 1_763_900_060_000).startswith("Last played")
-    assert PROVIDERS["lanyard"] == "Lanyard"
+    assert label("lanyard") == "Lanyard"
 
 
 async def test_readyz_over_http_names_the_lanyard_setup_cause(fake_store: Store) -> None:
