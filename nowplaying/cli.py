@@ -35,7 +35,7 @@ def build_parser() -> argparse.ArgumentParser:
     for name, text in (
         ("run", "web app + poller in one process (embedded store and demo player by default)"),
         ("web", "the web app alone"),
-        ("simulator", "the simulated Spotify (accounts service + Web API)"),
+        ("simulator", "the simulated Spotify, Last.fm, ListenBrainz and Lanyard"),
     ):
         cmd = sub.add_parser(name, help=text, description=text)
         cmd.add_argument("--host", default=None, help="address to listen on (default: HOST)")

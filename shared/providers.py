@@ -32,6 +32,9 @@ PROVIDERS: tuple[ProviderInfo, ...] = (
     ProviderInfo("spotify", "Spotify", True, True, True, SPOTIFY_IMAGES, costs_budget=True),
     ProviderInfo("lastfm", "Last.fm", False, False, True, (r"lastfm\.freetls\.fastly\.net",)),
     ProviderInfo("listenbrainz", "ListenBrainz", False, False, True, COVER_ART_ARCHIVE),
+    # Lanyard: Discord's Spotify activity; a position from its timestamps, no pause (a paused
+    # track is no activity), art on Spotify's image CDN.
+    ProviderInfo("lanyard", "Lanyard", True, False, True, SPOTIFY_IMAGES),
 )
 BY_NAME: dict[str, ProviderInfo] = {p.name: p for p in PROVIDERS}
 

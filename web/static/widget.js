@@ -199,7 +199,8 @@
   var PROVIDERS = {
     spotify: ["Spotify", true],
     lastfm: ["Last.fm", false],
-    listenbrainz: ["ListenBrainz", false]
+    listenbrainz: ["ListenBrainz", false],
+    lanyard: ["Lanyard", false]
   };
   function providerLabel(name) { var row = PROVIDERS[name || "spotify"]; return row ? row[0] : ""; }
   function knowsPause(name) { var row = PROVIDERS[name || "spotify"]; return !row || row[1]; }
