@@ -71,7 +71,7 @@ class WebRuntime:
         self.redis_reads = redis_snapshot(self.store, self.demand.quota)
         self.http = httpx.AsyncClient(timeout=httpx.Timeout(3.0), follow_redirects=True)
         policy = ArtPolicy.from_settings(self.settings)
-        self.art = ArtCache(self.http, policy=policy, local=self.local_art)
+        self.art = ArtCache(policy=policy, local=self.local_art)  # a pinned client of its own
 
     async def fresh(self, max_wait: float = 0.0) -> None:
         """For one-shot views: ask for a poll when the last one is too old, and wait up
@@ -109,3 +109,4 @@ class WebRuntime:
             await service.stop()
         await cancel_and_wait(self.tasks)
         await self.http.aclose()
+        await self.art.aclose()
