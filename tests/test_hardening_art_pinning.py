@@ -16,7 +16,7 @@ import httpx
 import pytest
 
 from shared.config import Settings
-from web.art import ArtCache, PinnedBackend, PinnedTransport, pinned_client
+from web.art import FAILURES_KEPT, ArtCache, PinnedBackend, PinnedTransport, pinned_client
 from web.art_policy import IMAGE_HOSTS, REDIRECT_TARGETS, ArtPolicy
 
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 100
@@ -263,3 +263,22 @@ async def test_a_redirect_to_a_page_of_an_allowed_host_is_not_followed() -> None
 def test_a_redirect_to_a_configured_provider_is_allowed() -> None:
     policy = ArtPolicy.from_settings(Settings(api_url="http://127.0.0.1:9001/v1"))
     assert policy.allows_redirect("http://127.0.0.1:9001/art/x-300.png")
+
+
+async def test_the_memory_of_failed_urls_stays_bounded() -> None:
+    """Every distinct URL that fails is remembered for a minute; a document source that
+    names a new image URL on every change must not grow that memory without end."""
+
+    def missing(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(404)
+
+    async def public(host: str) -> list[str]:
+        return ["151.101.2.1"]
+
+    http = httpx.AsyncClient(transport=httpx.MockTransport(missing))
+    art = ArtCache(http, resolver=public, timeout_s=2)
+    for i in range(3 * FAILURES_KEPT):
+        assert await art.data_uri(f"https://i.scdn.co/image/{i:040x}") is None
+    assert len(art.failures) <= FAILURES_KEPT
+    newest = f"https://i.scdn.co/image/{3 * FAILURES_KEPT - 1:040x}"
+    assert newest in art.failures  # the newest failures are the ones kept

@@ -32,6 +32,7 @@ from web.art_policy import ArtPolicy, is_public_address
 
 MAX_BYTES = 512 * 1024
 MAX_REDIRECTS = 3
+FAILURES_KEPT = 256  # failed URLs remembered (newest kept): memory bounded however many
 ALLOWED = ("image/jpeg", "image/png", "image/webp", "image/gif")
 Resolver = Callable[[str], Awaitable[list[str]]]
 LocalArt = Callable[[str], tuple[bytes, str] | None]
@@ -148,7 +149,7 @@ class ArtCache:
         self.http = http if http is not None else pinned_client(self.policy, resolver)
         self.local = local  # same-origin paths (the demo's art) answered without HTTP
         self.entries: OrderedDict[str, str] = OrderedDict()
-        self.failures: dict[str, float] = {}
+        self.failures: OrderedDict[str, float] = OrderedDict()  # url: retry after (monotonic)
         self.pending: dict[str, asyncio.Future[str | None]] = {}
 
     async def aclose(self) -> None:
@@ -179,7 +180,10 @@ class ArtCache:
             async with asyncio.timeout(self.timeout_s * 4):
                 body, kind = await self.download(url)
         except (httpx.HTTPError, OSError, ValueError, TimeoutError):
+            self.failures.pop(url, None)
             self.failures[url] = time.monotonic() + 60
+            while len(self.failures) > FAILURES_KEPT:
+                self.failures.popitem(last=False)  # the oldest failure is forgotten first
             return None
         finally:
             self.pending.pop(url, None)
