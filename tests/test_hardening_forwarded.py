@@ -134,3 +134,21 @@ def test_the_forwarded_log_remembers_a_bounded_number_of_peers() -> None:
     for i in range(100):
         log.seen(f"192.0.2.{i}")
     assert len(log.peers) == 3 and "192.0.2.99" in log.peers
+
+
+async def test_through_a_trusted_proxy_that_appends_a_spoofed_first_entry_changes_nothing(
+    fake_store: Store, forwarded_log: ForwardedLog
+) -> None:
+    """nginx's `$proxy_add_x_forwarded_for` (deploy/nginx.conf) appends the real client to
+    whatever the client sent: the client address is the last entry the proxy added."""
+    async with (
+        web(fake_store, max_streams_per_client=2, forwarded_allow_ips="127.0.0.1") as base,
+        httpx.AsyncClient(timeout=5) as client,
+        contextlib.AsyncExitStack() as stack,
+    ):
+        statuses = []
+        for i in range(3):
+            headers = {"X-Forwarded-For": f"198.51.100.{i}, 203.0.113.7"}
+            request = client.stream("GET", f"{base}/api/stream", headers=headers)
+            statuses.append((await stack.enter_async_context(request)).status_code)
+    assert statuses == [200, 200, 503]
