@@ -60,7 +60,7 @@ def build_app(runtime: WebRuntime, extra_routes: list[BaseRoute] | None = None) 
     stream = StreamGate(StreamEndpoint(hub, runtime.metrics, cors), runtime.limiter)
     pages = Pages()
     views = Views(hub, runtime.metrics, cors, runtime.art)
-    views.use_fresh(runtime.fresh_view)  # one-shot views wake the poller (#10)
+    views.use_fresh(runtime.fresh_view)  # one-shot views wake the poller
     health = Health(runtime)
     history = HistoryViews(settings, runtime.store, runtime.art, version=lambda: hub.version)
     setup = Setup(settings, runtime.store, runtime.http, runtime.admin)
