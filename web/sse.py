@@ -59,7 +59,7 @@ class StreamEndpoint:
 
     def __init__(self, hub: Hub, metrics: Metrics, cors: Cors) -> None:
         self.hub = hub
-        self.counter = metrics.requests.labels(PATH, "200")
+        self.metrics = metrics
         self.cors = cors
         self.route = policy_for(PATH)
 
@@ -75,7 +75,7 @@ class StreamEndpoint:
         watcher = asyncio.get_running_loop().create_task(_until_disconnect(receive, subscriber))
         try:
             await send({"type": "http.response.start", "status": 200, "headers": response_headers})
-            self.counter.inc()
+            self.metrics.count(PATH, 200)
             first = b"retry: %d\n\n" % RETRY_MS
             if last_id is None or last_id != hub.version:
                 first += hub.frame
