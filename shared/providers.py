@@ -32,6 +32,10 @@ PROVIDERS: tuple[ProviderInfo, ...] = (
     ProviderInfo("spotify", "Spotify", True, True, True, SPOTIFY_IMAGES, costs_budget=True),
     ProviderInfo("lastfm", "Last.fm", False, False, True, (r"lastfm\.freetls\.fastly\.net",)),
     ProviderInfo("listenbrainz", "ListenBrainz", False, False, True, COVER_ART_ARCHIVE),
+    # Pushed to the ingest routes: a position from the moment of receipt (0 when the client
+    # names none), pauses told by Web Scrobbler and /api/ingest; its art is any https image
+    # on a host the art policy accepts (web/ingest/), so it adds no host of its own.
+    ProviderInfo("push", "Pushed", True, True, True),
 )
 BY_NAME: dict[str, ProviderInfo] = {p.name: p for p in PROVIDERS}
 
