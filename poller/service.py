@@ -462,6 +462,11 @@ class Poller:
         poll: the poll job is replaced, never added. True when the poll was moved."""
         if not self.is_leader or self.scheduler_missing():
             return False
+        push = self.failover.slots.get("push") if self.failover is not None else None
+        if reason == "push" and push is not None:  # a submission: read the pushed item now,
+            push.due_ms = self.now_ms()  # the other sources keep their schedule, and
+            self._schedule_poll(0)  # no 1 s coalescing: each submission is news
+            return True
         if self.pause is not None and self.failover is None:
             return False  # Spotify may not be called, and nothing else can answer
         now = self.now_ms()

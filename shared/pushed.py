@@ -19,6 +19,7 @@ Pure apart from `read_pushed` and `update_pushed`.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, replace
 from datetime import UTC, datetime
@@ -41,9 +42,14 @@ URL_LIMIT = 2048
 LATE_SCROBBLE_SLACK_MS = 1000  # listened_at is in whole seconds
 
 
+_CONTROLS = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
+
+
 def cut(value: str, limit: int = NAME_LIMIT) -> str:
-    """One line of text fit for every renderer, at most `limit` characters, trimmed."""
-    return clean_text(value).strip()[:limit].strip()
+    """One line of text fit for every renderer: control characters stripped, the rest
+    cleaned as every normalizer cleans (shared/text.py), trimmed, at most `limit`
+    characters."""
+    return clean_text(_CONTROLS.sub("", value)).strip()[:limit].strip()
 
 
 def iso(ms: int) -> str:

@@ -21,6 +21,7 @@ from web.cors import Cors
 from web.headers import PolicyHeaders
 from web.health import Health
 from web.hot import HotRoutes, NowPlayingEndpoint
+from web.ingest import Ingest
 from web.metrics import RequestCounter
 from web.pages import Pages
 from web.runtime import WebRuntime
@@ -62,6 +63,7 @@ def build_app(runtime: WebRuntime, extra_routes: list[BaseRoute] | None = None) 
     views.use_fresh(runtime.fresh_view)  # one-shot views wake the poller (#10)
     health = Health(runtime)
     setup = Setup(settings, runtime.store, runtime.http, runtime.admin)
+    ingest = Ingest(settings, runtime.store)
     routes: list[BaseRoute] = [
         Route("/", pages.index),
         Route("/api/now-playing", now_playing),  # GET/HEAD: HotRoutes; here: OPTIONS, 405
@@ -73,6 +75,7 @@ def build_app(runtime: WebRuntime, extra_routes: list[BaseRoute] | None = None) 
         Route("/metrics", health.metrics),
         Route("/login", setup.login),
         Route("/callback", setup.callback),
+        *ingest.routes(),  # push ingest: /1/submit-listens, /1/validate-token, ...
         *(extra_routes or []),
     ]
 

@@ -31,11 +31,15 @@ CSP_SETUP = (
 )
 
 
+INGEST_BODY = 64 * 1024  # the contract: 413 past 64 KiB
+
+
 @dataclass(frozen=True)
 class RoutePolicy:
     path: str
     cors: bool = False  # answers CORS per CORS_ORIGINS (the contract's list)
     csp: str | None = None  # Content-Security-Policy, for what a browser renders
+    body_limit: int = 0  # the largest request body in bytes (0: none is read)
 
 
 ROUTES: tuple[RoutePolicy, ...] = (
@@ -52,8 +56,15 @@ ROUTES: tuple[RoutePolicy, ...] = (
     RoutePolicy("/metrics"),
     RoutePolicy("/login", csp=CSP_SETUP),
     RoutePolicy("/callback", csp=CSP_SETUP),
+    # Push ingest (web/ingest/): ListenBrainz's API at the root, no CORS (only /api/* has it).
+    RoutePolicy("/1/submit-listens", body_limit=INGEST_BODY),
+    RoutePolicy("/1/validate-token"),
+    RoutePolicy("/1/user/{user}/playing-now"),  # a template: its requests get the defaults
+    RoutePolicy("/api/ingest", cors=True, body_limit=INGEST_BODY),
+    RoutePolicy("/api/ingest/webscrobbler", cors=True, body_limit=INGEST_BODY),
 )
 BY_PATH = {route.path: route for route in ROUTES}
+BODY_LIMITS = {route.path: route.body_limit for route in ROUTES if route.body_limit}
 PATHS = frozenset(BY_PATH)
 API_PREFIX = "/api/"  # the contract: every /api/* answers CORS, a future one too
 OTHER = RoutePolicy("")
