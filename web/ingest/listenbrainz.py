@@ -23,7 +23,7 @@ from functools import reduce
 from typing import Any
 
 from shared.document import Image, Song
-from shared.pushed import URL_LIMIT, cut, listened, make_song, now_playing
+from shared.pushed import ARTISTS_LIMIT, URL_LIMIT, cut, listened, make_song, now_playing
 from web.ingest.submission import Malformed, Submission
 
 LISTEN_TYPES = ("playing_now", "single", "import")
@@ -97,6 +97,9 @@ def validate_listen(listen: object, listen_type: str, now_s: float) -> tuple[Son
     """One listen as a pushed song and its `listened_at` (s; 0 for playing_now)."""
     if not isinstance(listen, dict) or not listen:
         raise Malformed("Listen is empty and cannot be validated.")
+    # Clients built on serializers that write absent fields as null (Pano Scrobbler's
+    # kotlinx data classes) send `"listened_at": null` on playing_now: taken as absent.
+    listen = {k: v for k, v in listen.items() if v is not None}
     listened_at = 0
     if listen_type == "playing_now":
         if "listened_at" in listen:
@@ -195,7 +198,7 @@ def song_of(meta: dict[str, Any]) -> Song:
     spotify = _spotify_url(info)
     return make_song(
         name=name,
-        artists=[artist],
+        artists=_artist_names(info) or [artist],
         album=album,
         duration_ms=duration_ms,
         images=cover_art(release),
@@ -203,6 +206,16 @@ def song_of(meta: dict[str, Any]) -> Song:
         spotify_url=spotify,
         id=recording,
     )
+
+
+def _artist_names(info: dict[str, Any]) -> list[str]:
+    """Navidrome and multi-scrobbler list the track's artists one by one in
+    `additional_info.artist_names` (`artist_name` is the credit as one string)."""
+    names = info.get("artist_names")
+    if not isinstance(names, list):
+        return []
+    cleaned = [cut(n) for n in names[:ARTISTS_LIMIT] if isinstance(n, str)]
+    return [n for n in cleaned if n]
 
 
 def _tags(info: dict[str, Any]) -> None:
@@ -233,6 +246,8 @@ def _duration_ms(info: dict[str, Any]) -> int | None:
         if key not in info:
             continue
         raw = info[key]
+        if raw is None:  # null: absent (see validate_listen)
+            continue
         try:
             if isinstance(raw, bool) or raw is None:
                 raise TypeError
