@@ -21,6 +21,7 @@ from tests.conftest import serve
 from tests.ingestutil import TOKEN, USER, ingest_settings
 from tests.webutil import SSEReader
 from web.app import WebRuntime, build_app
+from web.http_limits import uvicorn_options
 
 
 @pytest.fixture
@@ -123,3 +124,34 @@ async def test_an_import_of_several_listens_shows_the_newest_as_recent(web: str)
         event = await next_event(reader, recent, 1.0)
     assert event["data"]["song"]["provider"] == "push"
     assert event["data"]["song"]["isPlaying"] is False
+
+
+async def test_past_64_kib_uvicorn_answers_413_from_the_head_alone(fake_store: Store) -> None:
+    """The protocol refuses the body from its Content-Length, before a byte of it is read
+    (web/routes.py registers 64 KiB for each ingest POST route; others take none)."""
+    settings = ingest_settings(fake_store)
+    runtime = WebRuntime(settings, fake_store)
+    async with serve(build_app(runtime), **uvicorn_options(settings)) as url:
+        port = int(url.rsplit(":", 1)[1])
+
+        async def head_only(path: str, length: int) -> bytes:
+            reader, writer = await asyncio.open_connection("127.0.0.1", port)
+            writer.write(
+                f"POST {path} HTTP/1.1\r\nHost: x\r\nAuthorization: Token {TOKEN}\r\n"
+                f"Content-Length: {length}\r\n\r\n".encode()
+            )
+            await writer.drain()
+            line = await asyncio.wait_for(reader.readline(), 2)
+            writer.close()
+            return line
+
+        assert b" 413 " in await head_only("/1/submit-listens", 64 * 1024 + 1)
+        assert b" 413 " in await head_only("/api/ingest/webscrobbler", 100_000)
+        async with httpx.AsyncClient() as http:
+            fits = await http.post(
+                f"{url}/api/ingest",
+                content=b'{"name": "T", "artists": ["A"], "pad": "' + b"x" * 60_000 + b'"}',
+                headers={"Authorization": f"Bearer {TOKEN}"},
+            )
+        assert fits.status_code == 200
+    await runtime.http.aclose()
