@@ -1,4 +1,4 @@
-"""The `nowplaying` command: run, web, poller, auth, simulator.
+"""The `nowplaying` command: run, web, poller, auth, simulator, push.
 
 Configuration errors exit with status 2 and one line that names the variable.
 """
@@ -46,6 +46,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     auth.add_argument("--no-browser", action="store_true", help="only print the URL")
     auth.add_argument("--timeout", type=float, default=300.0, help="seconds to wait (300)")
+    from nowplaying.push_cli import add_parser as add_push
+
+    add_push(sub)
     return parser
 
 
@@ -75,6 +78,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             from nowplaying.simulator.server import serve_simulator
 
             return serve_simulator(host, port, settings.redirect_uri)
+        if args.command == "push":
+            from nowplaying.push_cli import push_main
+
+            return push_main(settings, args)
         if args.command == "auth":
             from nowplaying.auth_cli import auth_main
 

@@ -14,6 +14,8 @@ import liblistenbrainz
 import pytest
 from liblistenbrainz.errors import InvalidAuthTokenException, ListenBrainzAPIException
 
+from nowplaying.cli import build_parser
+from nowplaying.push_cli import push_main
 from poller.service import Poller
 from shared.spotify import make_http_client
 from shared.store import Store
@@ -155,3 +157,21 @@ async def test_past_64_kib_uvicorn_answers_413_from_the_head_alone(fake_store: S
             )
         assert fits.status_code == 200
     await runtime.http.aclose()
+
+
+async def test_the_push_command_makes_the_card_change(web: str, fake_store: Store) -> None:
+    settings = ingest_settings(fake_store)
+    args = build_parser().parse_args(
+        ["push", "Daft Punk", "One More Time", "--url", web, "--duration", "320"]
+    )
+    async with httpx.AsyncClient() as http, http.stream("GET", f"{web}/api/stream") as r:
+        reader = SSEReader(r)
+        await reader.event()
+        assert await asyncio.to_thread(push_main, settings, args) == 0
+        event = await next_event(reader, lambda d: playing(d, "One More Time"), 1.0)
+        assert event["data"]["song"]["durationMs"] == 320_000
+        pause = build_parser().parse_args(["push", "--pause", "--url", web])
+        assert await asyncio.to_thread(push_main, settings, pause) == 0
+        await next_event(reader, lambda d: d["song"] and not d["song"]["isPlaying"], 1.0)
+    unset = ingest_settings(fake_store, ingest_token=None)
+    assert push_main(unset, args) == 2
