@@ -3,6 +3,7 @@ the host), the plain JSON route and Web Scrobbler's webhook."""
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 from collections.abc import Callable
@@ -45,6 +46,9 @@ class Ingest:
         self.gate = gate or IngestGate(settings.ingest_token)
         policy = ArtPolicy.from_settings(settings)
         self.image_allowed = policy.allows
+        # One write at a time per process: concurrent submissions queue here instead of
+        # failing each other's WATCH and retrying (between processes WATCH still decides).
+        self.writing = asyncio.Lock()
 
     def routes(self) -> list[BaseRoute]:
         return [
@@ -74,7 +78,8 @@ class Ingest:
             return error(400, str(bad))
         now = self.now_ms()
         try:
-            await update_pushed(self.store, lambda stored: submission.apply(stored, now))
+            async with self.writing:
+                await update_pushed(self.store, lambda stored: submission.apply(stored, now))
         except Exception as exc:  # redis errors of every kind
             log.warning("push not stored: redis unavailable (%s)", type(exc).__name__)
             return error(503, "The submission could not be stored; try again later.")
