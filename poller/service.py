@@ -22,7 +22,7 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.date import DateTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
-from poller import pacing, plan, policy
+from poller import pacing, plan, policy, push_wake
 from poller.changes import should_publish
 from poller.multisource import Failover
 from poller.providers.spotify.normalize import normalize_current, normalize_recent
@@ -163,6 +163,7 @@ class Poller:
         if self.wake_task is not None:
             await cancel_and_wait([self.wake_task])
             self.wake_task = None
+        await push_wake.stop(self)
         async with asyncio.timeout(1.0):
             with contextlib.suppress(Exception):
                 await self._flush_stats()
@@ -462,11 +463,8 @@ class Poller:
         poll: the poll job is replaced, never added. True when the poll was moved."""
         if not self.is_leader or self.scheduler_missing():
             return False
-        push = self.failover.slots.get("push") if self.failover is not None else None
-        if reason == "push" and push is not None:  # a submission: read the pushed item now,
-            push.due_ms = self.now_ms()  # the other sources keep their schedule, and
-            self._schedule_poll(0)  # no 1 s coalescing: each submission is news
-            return True
+        if reason == "push":  # a submission: read the pushed item now, no 1 s coalescing
+            return push_wake.request(self)  # (poller/push_wake.py), others keep their plan
         if self.pause is not None and self.failover is None:
             return False  # Spotify may not be called, and nothing else can answer
         now = self.now_ms()

@@ -7,6 +7,7 @@ from typing import Any
 
 import httpx
 
+from poller import push_wake
 from poller.failover import Status, choose
 from poller.providers.push import build
 from poller.service import Poller
@@ -153,10 +154,13 @@ async def test_a_push_wake_reads_the_push_source_at_once_and_publishes(
         push.due_ms = lastfm.due_ms = clock.ms() + 60_000
         poller.last_poll_ms = clock.ms()  # a poll just now: a "view" would be coalesced
         await update_pushed(fake_store, lambda prev: now_playing(prev, track(), clock.ms()))
-        assert poller.on_wake("push") and poller.planned[-1] == 0
-        assert push.due_ms == clock.ms() and lastfm.due_ms == clock.ms() + 60_000
+        assert poller.on_wake("push")
         assert not poller.on_wake("view")  # the coalescing still holds for views
-        await poller.failover.poll(poller)  # what the scheduled round does
+        reader = push_wake._READERS[poller]
+        assert reader.task is not None
+        await reader.task  # the round the wake started
+        assert lastfm.due_ms == clock.ms() + 60_000  # the other sources keep their plan
+        assert push.due_ms > clock.ms()  # read, and planned again
     document = await fake_store.current()
     assert document is not None and document["song"] is not None
     assert document["song"]["provider"] == "push" and document["song"]["isPlaying"]
@@ -175,3 +179,29 @@ def test_push_takes_part_in_sources_a_playing_push_beats_a_preferred_past_item()
     chosen = choose(("spotify", "push"), statuses, T0 + 1)
     assert chosen.provider == "push" and chosen.song is not None and chosen.song["isPlaying"]
     assert choose(("push", "spotify"), statuses, T0 + 1).provider == "push"
+
+
+async def test_a_wake_during_a_round_in_flight_is_not_lost(
+    fake_store: Store, clock: ManualClock
+) -> None:
+    """The round in flight reads the old record and plans its next read seconds ahead;
+    the wake's own round, after it, still reads the new one."""
+    settings = Settings(redis_prefix=fake_store.keys.prefix, ingest_token=TOKEN)
+    async with httpx.AsyncClient() as http:
+        poller = Driven(settings, fake_store, http, clock=clock, seed=1)
+        poller.planned, poller.is_leader = [], True
+        assert poller.failover is not None
+        await update_pushed(fake_store, lambda prev: now_playing(prev, track("Old"), clock.ms()))
+        async with poller._lock:  # a round in flight holds the lock
+            round_in_flight = await poller.failover.poll(poller)
+            await update_pushed(
+                fake_store, lambda prev: now_playing(prev, track("New"), clock.ms())
+            )
+            assert poller.on_wake("push")
+        assert round_in_flight >= 1  # it planned the next read well ahead
+        reader = push_wake._READERS[poller]
+        assert reader.task is not None
+        await reader.task
+    document = await fake_store.current()
+    assert document is not None and document["song"] is not None
+    assert document["song"]["name"] == "New"
