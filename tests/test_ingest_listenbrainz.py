@@ -168,8 +168,12 @@ async def test_every_ingest_route_is_404_while_ingest_token_is_unset(
 ) -> None:
     async with client(fake_store, ingest_token=None) as c, Untouched(fake_store) as watch:
         r = await c.request(method, path, content=raw("lb_pano_playing_now"), headers=AUTH)
-        assert r.status_code == 404
+        other = await c.request("PUT" if method == "GET" else "GET", path)
+        assert r.status_code == 404 and other.status_code == 404  # not 405 either
         await watch.check()
+    async with client(fake_store) as c:
+        wrong = await c.request("PUT" if method == "GET" else "GET", path)
+    assert wrong.status_code == 405 and wrong.json()["code"] == 405
 
 
 @pytest.mark.parametrize(
@@ -342,3 +346,7 @@ async def test_long_names_are_cut_and_control_characters_stripped(fake_store: St
     assert r.status_code == 200
     song = await now_song(fake_store)
     assert song["name"] == "x" * NAME_LIMIT and song["artists"] == ["Bad Artist Name"]
+
+
+def test_each_ingest_post_route_and_only_it_takes_a_body_of_64_kib() -> None:
+    assert {path: 64 * 1024 for path in PATHS_WITH_BODY} == BODY_LIMITS

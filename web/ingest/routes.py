@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
@@ -30,6 +30,8 @@ PLAYING_NOW = "/1/user/{user}/playing-now"
 PLAIN = "/api/ingest"
 WEBSCROBBLER = "/api/ingest/webscrobbler"
 PATHS_WITH_BODY = (SUBMIT, PLAIN, WEBSCROBBLER)
+Endpoint = Callable[[Request], Awaitable[Response]]
+EVERY_METHOD = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
 
 
 class Ingest:
@@ -52,12 +54,29 @@ class Ingest:
 
     def routes(self) -> list[BaseRoute]:
         return [
-            Route(SUBMIT, self.submit_listens, methods=["POST"]),
-            Route(VALIDATE, self.validate_token, methods=["GET"]),
-            Route(PLAYING_NOW, self.playing_now, methods=["GET"]),
-            Route(PLAIN, self.plain, methods=["POST"]),
-            Route(WEBSCROBBLER, self.webscrobbler, methods=["POST"]),
+            Route(SUBMIT, methods=EVERY_METHOD, endpoint=self.only("POST", self.submit_listens)),
+            Route(VALIDATE, methods=EVERY_METHOD, endpoint=self.only("GET", self.validate_token)),
+            Route(PLAYING_NOW, methods=EVERY_METHOD, endpoint=self.only("GET", self.playing_now)),
+            Route(PLAIN, methods=EVERY_METHOD, endpoint=self.only("POST", self.plain)),
+            Route(
+                WEBSCROBBLER, methods=EVERY_METHOD, endpoint=self.only("POST", self.webscrobbler)
+            ),
         ]
+
+    def only(self, method: str, handler: Endpoint) -> Endpoint:
+        """Every method reaches the route, so that while INGEST_TOKEN is unset each one is
+        404 (not a 405 that tells the route exists); then 405 for the wrong method."""
+
+        async def endpoint(request: Request) -> Response:
+            if not self.gate.enabled:
+                return not_found()
+            allowed = (method, "HEAD") if method == "GET" else (method,)
+            if request.method not in allowed:
+                message = "The method is not allowed for the requested URL."
+                return error(405, message, {"Allow": ", ".join(allowed)})
+            return await handler(request)
+
+        return endpoint
 
     def now_ms(self) -> int:
         return int(self.clock() * 1000)
