@@ -12,6 +12,8 @@ import pytest
 from shared.pushed import NAME_LIMIT, read_pushed, song_at
 from shared.store import Store
 from tests.ingestutil import TOKEN, USER, Untouched, client, raw
+from web.ingest import PATHS_WITH_BODY
+from web.routes import BODY_LIMITS
 
 AUTH = {"Authorization": f"Token {TOKEN}"}
 
