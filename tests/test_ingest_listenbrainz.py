@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 
+from shared.config import HideRule
 from shared.pushed import NAME_LIMIT, read_pushed, song_at
 from shared.store import Store
 from tests.ingestutil import TOKEN, USER, Untouched, client, raw
@@ -352,3 +353,23 @@ async def test_long_names_are_cut_and_control_characters_stripped(fake_store: St
 
 def test_each_ingest_post_route_and_only_it_takes_a_body_of_64_kib() -> None:
     assert {path: 64 * 1024 for path in PATHS_WITH_BODY} == BODY_LIMITS
+
+
+async def test_playing_now_says_nothing_while_privacy_hides(fake_store: Store) -> None:
+    async with client(fake_store) as c:
+        await c.post("/1/submit-listens", content=raw("lb_pano_playing_now"), headers=AUTH)
+        await fake_store.redis.set(fake_store.keys.privacy, "1")
+        hidden = await c.get(f"/1/user/{USER}/playing-now")
+    assert hidden.json()["payload"]["listens"] == []
+
+
+async def test_with_privacy_rules_playing_now_shows_only_what_the_document_shows(
+    fake_store: Store,
+) -> None:
+    """PRIVACY_HIDE and PRIVACY_DELAY are applied by the publisher: the route answers from
+    the published document then (here none was published: nothing is shown)."""
+    rules = (HideRule("artist", "aurora"),)
+    async with client(fake_store, privacy_hide=rules) as c:
+        await c.post("/1/submit-listens", content=raw("lb_pano_playing_now"), headers=AUTH)
+        shown = await c.get(f"/1/user/{USER}/playing-now")
+    assert shown.json()["payload"]["listens"] == []

@@ -63,7 +63,7 @@ def build_app(runtime: WebRuntime, extra_routes: list[BaseRoute] | None = None) 
     views.use_fresh(runtime.fresh_view)  # one-shot views wake the poller (#10)
     health = Health(runtime)
     setup = Setup(settings, runtime.store, runtime.http, runtime.admin)
-    ingest = Ingest(settings, runtime.store)
+    ingest = Ingest(settings, runtime.store, shown=lambda: hub.document)
     routes: list[BaseRoute] = [
         Route("/", pages.index),
         Route("/api/now-playing", now_playing),  # GET/HEAD: HotRoutes; here: OPTIONS, 405

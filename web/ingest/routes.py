@@ -13,6 +13,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from shared.config import Settings
+from shared.document import Document, Song
 from shared.pushed import Pushed, read_pushed, song_at, update_pushed
 from shared.store import Store
 from web.art_policy import ArtPolicy
@@ -41,9 +42,11 @@ class Ingest:
         store: Store,
         clock: Callable[[], float] = time.time,
         gate: IngestGate | None = None,
+        shown: Callable[[], Document] | None = None,
     ) -> None:
         self.settings = settings
         self.store = store
+        self.shown = shown  # the document readers get now (the hub's), privacy applied
         self.clock = clock
         self.gate = gate or IngestGate(settings.ingest_token)
         policy = ArtPolicy.from_settings(settings)
@@ -161,10 +164,23 @@ class Ingest:
         if asked.casefold() != user.casefold():
             return error(404, f"Cannot find user: {asked}")
         try:
-            record: Pushed | None = await read_pushed(self.store)
+            song = await self.public_song()
         except Exception:
             return error(503, "The pushed item could not be read; try again later.")
-        song = song_at(record, self.now_ms())
         listens = [as_listen(song, user)] if song and song["isPlaying"] else []
         payload = {"count": len(listens), "user_id": user, "playing_now": True, "listens": listens}
         return JSONResponse({"payload": payload})
+
+    async def public_song(self) -> Song | None:
+        """The pushed item as a public answer may show it: nothing while `nowplaying
+        privacy hide` holds (`P:privacy:hidden`); with PRIVACY_DELAY or PRIVACY_HIDE set,
+        only what the published document shows (the publisher applied them); else the
+        pushed record itself, current the moment a submission is accepted."""
+        if await self.store.redis.exists(self.store.keys.privacy):
+            return None
+        s = self.settings
+        if self.shown is not None and (s.privacy_delay > 0 or s.privacy_hide):
+            song = self.shown()["song"]
+            return song if song is not None and song["provider"] == "push" else None
+        record: Pushed | None = await read_pushed(self.store)
+        return song_at(record, self.now_ms())
