@@ -3,9 +3,12 @@ item, zero provider calls, the poller reading it at once on a `push` wake, and S
 
 from __future__ import annotations
 
+import asyncio
+import uuid
 from typing import Any
 
 import httpx
+import pytest
 
 from poller import push_wake
 from poller.failover import Status, choose
@@ -28,8 +31,8 @@ from shared.pushed import (
     song_at,
     update_pushed,
 )
-from shared.store import Store
-from tests.conftest import ManualClock
+from shared.store import Store, connect
+from tests.conftest import ManualClock, RedisServer
 from tests.ingestutil import TOKEN
 
 T0 = 1_763_900_000_000
@@ -205,3 +208,35 @@ async def test_a_wake_during_a_round_in_flight_is_not_lost(
     document = await fake_store.current()
     assert document is not None and document["song"] is not None
     assert document["song"]["name"] == "New"
+
+
+@pytest.mark.redis
+async def test_concurrent_submissions_from_two_web_processes_are_all_kept(
+    redis_server: RedisServer,
+) -> None:
+    """WATCH on a real Redis: two writers (two web processes) folding listens into the
+    pushed item at once lose none, and each write publishes one `push` wake."""
+    prefix = f"t{uuid.uuid4().hex[:8]}"
+    stores = [Store(connect(redis_server.url), prefix) for _ in range(2)]
+    listener = stores[0].redis.pubsub()
+    await listener.subscribe(stores[0].keys.wake)
+    await listener.get_message(timeout=1)
+    try:
+
+        async def write(store: Store, n: int) -> None:
+            await update_pushed(
+                store, lambda prev: listened(prev, track(f"Listen {n}"), T0 + n * 1000)
+            )
+
+        await asyncio.gather(*(write(stores[n % 2], n) for n in range(40)))
+        record = await read_pushed(stores[1])
+        assert record is not None and record.ended is not None
+        assert record.ended["name"] == "Listen 39" and record.ended_at == T0 + 39_000
+        wakes = 0
+        while await listener.get_message(ignore_subscribe_messages=True, timeout=0.2):
+            wakes += 1
+        assert wakes == 40
+    finally:
+        await listener.aclose()
+        for store in stores:
+            await store.close()
