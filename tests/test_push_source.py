@@ -240,3 +240,11 @@ async def test_concurrent_submissions_from_two_web_processes_are_all_kept(
         await listener.aclose()
         for store in stores:
             await store.close()
+
+
+def test_ingest_token_alone_is_a_provider_so_run_shows_no_demo_player() -> None:
+    """`nowplaying run` with only INGEST_TOKEN shows what is pushed, never the simulated
+    player (which would cover the pushes and say `demo: true`)."""
+    settings = Settings(ingest_token=TOKEN)
+    assert settings.has_provider and settings.source_order == ("push",)
+    assert not Settings().has_provider
