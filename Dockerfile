@@ -5,6 +5,10 @@ FROM python:3.11-slim
 
 ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 PIP_NO_CACHE_DIR=1 PIP_DISABLE_PIP_VERSION_CHECK=1
 RUN useradd --create-home --uid 10001 nowplaying
+# /og.png rasterises the SVG card with resvg, which draws text only with fonts the system
+# has; the slim image has none. DejaVu Sans is the card's sans-serif fallback (about 1 MB).
+RUN apt-get update && apt-get install -y --no-install-recommends fonts-dejavu-core \
+    && rm -rf /var/lib/apt/lists/*
 WORKDIR /app
 
 # The locked runtime set first (its own layer, rebuilt only when the lock changes), every

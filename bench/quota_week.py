@@ -46,7 +46,7 @@ from bench.procs import median, percentile
 from nowplaying.simulator.player import Item, Player
 from poller.service import Poller
 from shared.config import Settings
-from shared.document import Document, Song
+from shared.document import Document
 from shared.freshness import needs_poll
 from shared.quota_store import QuotaStore
 from shared.store import Store
@@ -295,36 +295,38 @@ class Driver:
         heapq.heappush(self.queue, (at, self.order, kind, data))
 
 
-class WeekPoller(Poller):
-    """The production poller with the bench's driver in place of APScheduler."""
+class DriverTimer:
+    """The production Poller's Timer on the discrete-event queue: `once` queues a poll
+    event; only the latest one runs (a moved poll job replaces the one before)."""
 
-    driver: Driver
-    generation = 0
-    publishes: list[tuple[float, Document]]
+    def __init__(self, driver: Driver, clock: Clock) -> None:
+        self.driver, self.clock = driver, clock
+        self.generation = 0
 
-    def _schedule_poll(self, delay_s: float) -> None:
-        self.next_poll_ms = self.now_ms() + int(delay_s * 1000)
+    def every(self, period_s: float, job: Any) -> None:
+        """Leadership is taken once by the bench; no keepalive runs on the queue."""
+
+    def once(self, delay_s: float, job: Any) -> None:
         self.generation += 1
         self.driver.push(self.clock() + delay_s, "poll", self.generation)
 
-    def scheduler_missing(self) -> bool:
-        return False
+    def stop(self) -> None:
+        """Nothing to stop: the queue ends with the week."""
 
-    async def _publish(
-        self,
-        song: Song | None,
-        *,
-        stale: bool,
-        keep_song: bool = False,
-        force: bool = False,
-        paused_until: int | None = None,
-    ) -> None:
-        before = self.published["version"] if self.published else 0
-        await super()._publish(
-            song, stale=stale, keep_song=keep_song, force=force, paused_until=paused_until
-        )
-        if self.published is not None and self.published["version"] != before:
-            self.publishes.append((self.clock(), self.published))
+
+class PublishLog:
+    """Every document the poller published, with the simulated time, noted after each
+    round (the only moment the poller publishes)."""
+
+    def __init__(self, clock: Clock) -> None:
+        self.clock = clock
+        self.publishes: list[tuple[float, Document]] = []
+        self.last_version = 0
+
+    def see(self, doc: Document | None) -> None:
+        if doc is not None and doc["version"] != self.last_version:
+            self.last_version = doc["version"]
+            self.publishes.append((self.clock(), doc))
 
 
 @dataclass
@@ -373,9 +375,11 @@ async def run_policy(policy: str, week: Week, viewers: Viewers, days: int) -> di
         daily_budget=BUDGET if policy == "budget" else 10**9,
     )
     http = httpx.AsyncClient(transport=httpx.MockTransport(spotify.handle))
-    poller = WeekPoller(settings, store, http, clock=clock, seed=7)
     driver = Driver()
-    poller.driver, poller.publishes, poller.is_leader = driver, [], True
+    timer = DriverTimer(driver, clock)
+    poller = Poller(settings, store, http, clock=clock, seed=7, timer=timer)
+    published = PublishLog(clock)
+    poller.is_leader = True
     end = T0 + days * DAY_S
     for at in viewers.readme:
         driver.push(at, "view")
@@ -391,8 +395,9 @@ async def run_policy(policy: str, week: Week, viewers: Viewers, days: int) -> di
             break
         clock.now = max(clock.now, at)
         if kind == "poll":
-            if data in (0, poller.generation):
+            if data in (0, timer.generation):
                 await poller.tick()
+                published.see(poller.published)
         elif kind in ("open", "close"):
             open_streams += 1 if kind == "open" else -1
             await quota.report_demand("web", open_streams, int((end + DAY_S) * 1000))
@@ -408,7 +413,7 @@ async def run_policy(policy: str, week: Week, viewers: Viewers, days: int) -> di
             doc = poller.published
             views.append((at, shows(week, doc, at), bool(doc and doc["stale"])))
     await http.aclose()
-    return measure(policy, week, viewers, spotify, poller.publishes, views, days)
+    return measure(policy, week, viewers, spotify, published.publishes, views, days)
 
 
 def shows(week: Week, doc: Document | None, t: float) -> bool:

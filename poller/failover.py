@@ -1,6 +1,6 @@
 """Which source's answer becomes the document. Pure: the caller passes every status and the clock.
 
-The rules (issue #14): the preferred source while it answers; the next one when it cannot
+The rules: the preferred source while it answers; the next one when it cannot
 (authorization or configuration error, a pause, unreachable past its stale window); back
 to the preferred one as soon as it answers again; a source that reports something playing
 now beats a preferred one that only knows a past item. While any source answers, the
@@ -31,6 +31,7 @@ class Status:
     error: Kind | None = None  # None: the latest read answered
     message: str | None = None
     retry_at_ms: int | None = None
+    cause: str | None = None  # a setup cause (shared.setup_errors) the owner must fix
 
 
 @dataclass(frozen=True)
@@ -89,7 +90,8 @@ def choose(order: Sequence[str], statuses: Mapping[str, Status], now_ms: int) ->
         for s in statuses.values()
         if s.error == "paused" and s.retry_at_ms is not None and s.retry_at_ms > now_ms
     ]
-    return Choice(None, None, True, min(pauses) if pauses else None, states)
+    # Several pauses: the document names the moment calls may really start again.
+    return Choice(None, None, True, max(pauses) if pauses else None, states)
 
 
 def should_read(name: str, order: Sequence[str], statuses: Mapping[str, Status], now: int) -> bool:

@@ -25,6 +25,10 @@ from shared.document import Song
 
 UNWATCHED_PLAYING_S = 600.0
 UNWATCHED_IDLE_S = 3600.0
+# Sources without a daily quota (the scrobblers, Lanyard, push) read this sparsely with no
+# stream open; a one-shot view wakes them at once, so a README card still shows what plays.
+FREE_UNWATCHED_PLAYING_S = 60.0
+FREE_UNWATCHED_IDLE_S = 600.0
 CONFIRM_204_S = 2.0
 MIN_DELAY_S = 0.2
 
@@ -87,7 +91,7 @@ def watched_delay(
 ) -> float:
     """The watched schedule with no budget to pace: what the scrobblers (Last.fm,
     ListenBrainz: no daily quota) follow. Demand reaches them through the intervals they
-    are given (poller/multisource.py), so Spotify and they share one rule for the end of
+    are given (`source_intervals`), so Spotify and they share one rule for the end of
     a track and for going idle."""
     situation = Situation(
         now_ms=now_ms,
@@ -100,6 +104,14 @@ def watched_delay(
         idle_since_ms=idle_since_ms,
     )
     return next_poll(situation).delay_s
+
+
+def source_intervals(poll_s: float, idle_s: float, watched: bool) -> tuple[float, float]:
+    """(while playing, once idle) seconds for a source without a quota: POLL_MODE's demand
+    applies to them as to Spotify's own schedule."""
+    if watched:
+        return poll_s, idle_s
+    return max(poll_s, FREE_UNWATCHED_PLAYING_S), max(idle_s, FREE_UNWATCHED_IDLE_S)
 
 
 def hold_empty_answer(shown: Song | None, confirming: bool) -> bool:

@@ -15,10 +15,9 @@ import contextlib
 import logging
 import weakref
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import Protocol
 
-if TYPE_CHECKING:
-    from poller.service import Poller
+from poller.round import Round
 
 log = logging.getLogger("nowplaying.poller")
 
@@ -29,13 +28,28 @@ class _Reader:
     task: asyncio.Task[None] | None = None
 
 
+class Poller(Protocol):
+    """What of the Poller (poller/service.py) a push round uses: its round, its round
+    lock and its one poll job (a Protocol, so that this module does not import it back)."""
+
+    round: Round
+    is_leader: bool
+    _lock: asyncio.Lock
+
+    def now_ms(self) -> int: ...
+
+    async def poll_round(self) -> float: ...
+
+    def _schedule_poll(self, delay_s: float) -> None: ...
+
+
 _READERS: weakref.WeakKeyDictionary[Poller, _Reader] = weakref.WeakKeyDictionary()
 
 
 def request(poller: Poller) -> bool:
     """A submission arrived: read the pushed item as soon as the round lock is free.
     False when the poller has no push source (nothing to read)."""
-    if poller.failover is None or "push" not in poller.failover.slots:
+    if "push" not in poller.round.slots:
         return False
     reader = _READERS.setdefault(poller, _Reader())
     reader.wanted = True
@@ -47,9 +61,9 @@ def request(poller: Poller) -> bool:
 async def _rounds(poller: Poller, reader: _Reader) -> None:
     try:
         async with poller._lock:
-            while reader.wanted and poller.is_leader and poller.failover is not None:
+            while reader.wanted and poller.is_leader:
                 reader.wanted = False
-                poller.failover.slots["push"].due_ms = poller.now_ms()
+                poller.round.slots["push"].due_ms = poller.now_ms()
                 poller._schedule_poll(await poller.poll_round())
     except asyncio.CancelledError:
         raise

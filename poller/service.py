@@ -1,7 +1,8 @@
-"""The poller process: leadership, scheduling and the poll itself, wired to Redis and httpx.
+"""The poller process: leadership, the round's schedule and publishing, wired to Redis.
 
-Decisions live in pure modules (normalize, changes, policy); this module only sequences
-I/O. One `Poller` object owns all mutable state of the process.
+Decisions live in pure modules (plan, failover, changes, policy) and each provider's
+folder (poller/providers/); this module only sequences I/O. One `Poller` object owns the
+process's mutable state apart from what each source keeps for itself.
 """
 
 from __future__ import annotations
@@ -14,40 +15,28 @@ import time
 import uuid
 from collections import Counter
 from collections.abc import Callable
-from datetime import datetime, timedelta
 from typing import Any
 
 import httpx
-from apscheduler.schedulers.asyncio import AsyncIOScheduler
-from apscheduler.triggers.date import DateTrigger
-from apscheduler.triggers.interval import IntervalTrigger
 
-from poller import pacing, plan, policy, push_wake
+from poller import policy, push_wake
 from poller.changes import should_publish
-from poller.multisource import Failover
-from poller.providers.spotify.normalize import normalize_current, normalize_recent
-from poller.providers.spotify.tokens import TokenManager
-from shared import setup_errors
+from poller.failover import Choice
+from poller.providers import build_sources
+from poller.providers.spotify.source import SpotifySource
+from poller.round import Round
+from poller.source import SourceContext
+from poller.timer import SchedulerTimer, Timer
+from shared import stats
 from shared.config import Settings
 from shared.document import Document, Song
 from shared.freshness import needs_poll
 from shared.heartbeat import DAY_MS, TOKEN_WARN_DAYS, token_days_left
-from shared.pubsub import close_quietly
+from shared.pubsub import subscribe
 from shared.quota_store import Pause, QuotaStore
-from shared.spotify import (
-    Forbidden,
-    InvalidClient,
-    InvalidGrant,
-    NotConnected,
-    Paused,
-    QuotaExceeded,
-    RateLimited,
-    SpotifyClient,
-    Transient,
-    Unauthorized,
-)
 from shared.store import Store
 from shared.tasks import cancel_and_wait
+from shared.wake import Wake
 
 log = logging.getLogger("nowplaying.poller")
 
@@ -69,6 +58,7 @@ class Poller:
         clock: Callable[[], float] = time.time,
         instance_id: str | None = None,
         seed: int | None = None,
+        timer: Timer | None = None,
     ) -> None:
         self.settings = settings
         self.store = store
@@ -77,53 +67,35 @@ class Poller:
         self.clock = clock
         self.instance_id = instance_id or uuid.uuid4().hex[:12]
         self.rng = random.Random(seed)
-        self.spotify = SpotifyClient(
-            http=http,
-            accounts_url=settings.accounts_url,
-            api_url=settings.api_url,
-            clock=clock,
-        )
-        self.tokens = TokenManager(
-            store=store,
-            spotify=self.spotify,
-            client_id=settings.client_id,
-            client_secret=settings.client_secret,
-            env_refresh_token=settings.refresh_token,
-            env_access_token=settings.access_token,
+        context = SourceContext(settings, http, clock, store, demo)
+        sources = build_sources(context)
+        if not sources:  # nothing configured: Spotify's source says what to set
+            sources = [SpotifySource(settings, store, http, clock, demo=demo)]
+        self.round = Round(
+            sources,
+            poll_s=settings.poll_interval,
+            idle_s=settings.idle_poll_interval,
+            timeout_s=settings.poll_timeout_s,
             clock_ms=self.now_ms,
+            rng=self.rng,
         )
-        self.scheduler: AsyncIOScheduler | None = None
+        found = [s for s in sources if isinstance(s, SpotifySource)]
+        self.spotify: SpotifySource | None = found[0] if found else None
+        self.timer = timer
         self.is_leader = False
-        self.state = "starting"
-        self.auth_error: str | None = None
-        self.setup_error: str | None = None  # a shared.setup_errors cause, for log and /readyz
-        self.auth_retry_at_ms = 0
-        self.auth_token_seen: str | None = None
-        self.failures = 0
         self.last_success_ms: int | None = None
         self.started_ms = self.now_ms()
-        self.idle_since_ms: int | None = None
-        self.fallback_active = False
-        self.recent: Song | None = None
-        self.song: Song | None = None
         self.published: Document | None = None
-        self.interval_s = settings.poll_interval
-        self.token_authorized_at: int | None = None
-        self.token_warned_day: int | None = None
         self.outcomes: Counter[str] = Counter()
         self.polls = 0
+        self.loop_failures = 0  # rounds that raised: a bug, backed off like an outage
         self._lock = asyncio.Lock()
         self.leader_ttl_ms = LEADER_TTL_MS
-        self.failover = Failover.for_poller(self)  # None: Spotify alone, as before
         self.publish_failures = 0
         self.quota = QuotaStore(store)
-        if not demo:  # the built-in simulated player costs no Spotify quota
-            self.spotify.reserve = self._reserve_call
-        self.used = 0
-        self.pause: Pause | None = None
-        self.pacing_logged = False
+        self.token_authorized_at: int | None = None
+        self.token_warned_day: int | None = None
         self.watched = settings.poll_mode == "always"
-        self.confirming_204 = False
         self.last_poll_ms: int | None = None
         self.next_poll_ms: int | None = None
         self.wake_task: asyncio.Task[None] | None = None
@@ -136,30 +108,69 @@ class Poller:
         """Shorter than the interval, so a hanging poll never overlaps the next one."""
         return self.settings.poll_timeout_s
 
+    # -- what the heartbeat and the tests read ------------------------------------------
+
+    @property
+    def state(self) -> str:
+        """One word: Spotify's own while it is configured and nothing else answers for
+        it; else "ok" when a source answers, "error" when none does."""
+        choice = self.round.choice
+        chosen = choice.provider if choice else None
+        if self.spotify is not None and chosen in (None, "spotify"):
+            return self.spotify.state
+        return "ok" if chosen else ("starting" if choice is None else "error")
+
+    @property
+    def song(self) -> Song | None:
+        """The song the last round chose (None: nothing, or no source answers)."""
+        choice = self.round.choice
+        return choice.song if choice else None
+
+    @property
+    def auth_error(self) -> str | None:
+        return self.spotify.auth_error if self.spotify else None
+
+    @property
+    def setup_error(self) -> str | None:
+        return self.spotify.setup_error if self.spotify else None
+
+    @property
+    def pause(self) -> Pause | None:
+        return self.spotify.pause if self.spotify else None
+
+    @property
+    def failures(self) -> int:
+        """Failed reads in a row of the preferred source."""
+        return self.round.slots[self.round.order[0]].failures
+
+    @property
+    def used(self) -> int:
+        return self.spotify.used if self.spotify else 0
+
+    @property
+    def interval_s(self) -> float:
+        """The delay planned after the last round (the heartbeat reports it)."""
+        if self.next_poll_ms is None or self.last_poll_ms is None:
+            return self.settings.poll_interval
+        return max(0.0, (self.next_poll_ms - self.last_poll_ms) / 1000)
+
     # -- lifecycle ------------------------------------------------------------------------
 
     async def start(self) -> None:
         """Start inside the running loop (APScheduler's asyncio scheduler needs one)."""
         self.published = await self._safe(self.store.current())
-        scheduler = AsyncIOScheduler(event_loop=asyncio.get_running_loop())
-        period = min(self.leader_ttl_ms / 3000, self.settings.poll_interval)
-        scheduler.add_job(
-            self.keepalive,
-            IntervalTrigger(seconds=period),
-            id="keepalive",
-            max_instances=1,
-            coalesce=True,
-            misfire_grace_time=None,
+        if self.timer is None:
+            self.timer = SchedulerTimer()
+        self.timer.every(
+            min(self.leader_ttl_ms / 3000, self.settings.poll_interval), self.keepalive
         )
-        scheduler.start()
-        self.scheduler = scheduler
         self.wake_task = asyncio.create_task(self._listen_for_wakes())
         await self.keepalive()
 
     async def stop(self) -> None:
-        if self.scheduler is not None:
-            self.scheduler.shutdown(wait=False)
-            self.scheduler = None
+        if self.timer is not None:
+            self.timer.stop()
+            self.timer = None
         if self.wake_task is not None:
             await cancel_and_wait([self.wake_task])
             self.wake_task = None
@@ -172,18 +183,10 @@ class Poller:
         self.is_leader = False
 
     def _schedule_poll(self, delay_s: float) -> None:
-        """The driver hook: APScheduler here; the week benchmark overrides it."""
+        """The one poll job, moved (never added): the timer runs `tick` then."""
         self.next_poll_ms = self.now_ms() + int(delay_s * 1000)
-        if self.scheduler is None:
-            return
-        self.scheduler.add_job(
-            self.tick,
-            DateTrigger(run_date=datetime.now().astimezone() + timedelta(seconds=delay_s)),
-            id="poll",
-            replace_existing=True,
-            max_instances=1,
-            misfire_grace_time=None,
-        )
+        if self.timer is not None:
+            self.timer.once(delay_s, self.tick)
 
     async def _safe(self, coro: Any) -> Any:
         """A Redis call whose failure must not stop the poller (Redis may come back)."""
@@ -224,6 +227,7 @@ class Poller:
                 "`nowplaying auth` or /login before then",
                 max(0.0, days),
             )
+        pause = self.pause
         await self.store.write_heartbeat(
             {
                 "at": now,
@@ -236,12 +240,12 @@ class Poller:
                 "interval": self.interval_s,
                 "tokenAuthorizedAt": record.authorized_at,
                 "demo": self.demo,
-                "pausedUntil": self.pause.until_ms if self.pause else None,
-                "pauseReason": self.pause.reason if self.pause else None,
+                "pausedUntil": pause.until_ms if pause else None,
+                "pauseReason": pause.reason if pause else None,
                 "calls24h": self.used,
                 "budget": self.settings.daily_budget,
                 "watched": self.watched,
-                "sources": self.failover.states() if self.failover else None,
+                "sources": self.round.states() if self.round.order != ("spotify",) else None,
             }
         )
 
@@ -256,172 +260,57 @@ class Poller:
                 return
             async with self._lock:
                 delay = await self.poll_round()
+            self.loop_failures = 0
         except Exception:
             log.exception("unexpected error in the poll loop")
-            self.failures += 1
-            delay = policy.backoff_delay(self.failures, self.settings.poll_interval, self.rng)
+            self.loop_failures += 1
+            delay = policy.backoff_delay(self.loop_failures, self.settings.poll_interval, self.rng)
         finally:
             self._schedule_poll(delay)
 
-    async def poll_round(self) -> float:
-        """One poll of every due source (the failover), or of Spotify alone as before."""
-        return await (self.failover.poll(self) if self.failover else self.poll_once())
-
     async def poll_once(self) -> float:
-        """Poll Spotify, publish on change, and return seconds until the next poll."""
-        self.polls += 1
+        """Read every source now, whatever its schedule, and publish: one round on demand
+        (the tests' and the benchmarks' step). Seconds until the next round is due."""
+        self.round.due_by(self.now_ms())
+        return await self.poll_round()
+
+    async def poll_round(self) -> float:
+        """Read the due sources, publish what the failover chose; seconds to the next."""
         now = self.now_ms()
-        settings = self.settings
-        if not (
-            setup_errors.configured(settings.client_id, settings.client_secret)
-            or settings.access_token
-        ):
-            return await self._not_configured()
-        if now < self.spotify.blocked_until_s * 1000:
-            return await self._failed("rate_limited", self.spotify.blocked_until_s - now / 1000)
-        if self.auth_error and not await self._auth_retry_due(now):
-            return await self._failed("auth_error", self.settings.poll_interval)
-        try:
-            async with asyncio.timeout(self.poll_timeout_s):
-                song = await self._fetch()
-        except Paused as exc:
-            return await self._paused(exc)
-        except RateLimited as exc:
-            log.warning("Spotify answered 429: no calls for %.0f s", exc.until_s - self.clock())
-            return await self._failed("rate_limited", max(0.0, exc.until_s - self.clock()))
-        except InvalidGrant:
-            return await self._auth_failed(setup_errors.INVALID_GRANT)
-        except InvalidClient:
-            return await self._auth_failed(setup_errors.INVALID_CLIENT)
-        except NotConnected:
-            return await self._auth_failed(setup_errors.NO_REFRESH_TOKEN)
-        except Forbidden as exc:
-            cause = setup_errors.from_forbidden(exc.message)
-            if cause is not None:
-                return await self._auth_failed(cause)
-            return await self._transient_failed(str(exc), None)
-        except (Transient, Unauthorized, TimeoutError) as exc:
-            reason = "timeout" if isinstance(exc, TimeoutError) else str(exc)
-            unreachable = isinstance(exc, TimeoutError) or getattr(exc, "unreachable", False)
-            return await self._transient_failed(
-                reason, setup_errors.UNREACHABLE if unreachable else None
-            )
-        return await self._succeeded(song)
+        if self.round.due(now):
+            self.polls += 1
+            await self.observe_demand(now)
+            await self.round.read_due(self.watched)
+        choice = self.round.choose()
+        if choice.provider is not None:
+            self.last_success_ms = self.round.statuses()[choice.provider].ok_at_ms
+        if not self._holding(choice):
+            await self._publish_choice(choice)
+        await self._record(self.state)
+        return max(0.2, (self.round.next_due_ms() - self.now_ms()) / 1000)
 
-    async def _transient_failed(self, reason: str, cause: str | None) -> float:
-        """Back off; name the cause in the log once per spell when it is a setup problem."""
-        if cause is not None and self.setup_error != cause:
-            log.warning(setup_errors.log_line(cause))
-        self.setup_error = cause
-        self.failures += 1
-        delay = policy.backoff_delay(self.failures, self.settings.poll_interval, self.rng)
-        log.warning("poll failed (%s); next try in %.1f s", reason, delay)
-        return await self._failed("error", delay)
+    def _holding(self, choice: Choice) -> bool:
+        """Whether to publish nothing yet although no source answers: with nothing
+        configured there is nothing to say, and a failure within the freshness window
+        after the last success (or the start) does not make the data stale yet. A source
+        refusing the credentials, or a pause, is said at once."""
+        if choice.provider is not None or choice.paused_until is not None:
+            return False
+        statuses = self.round.statuses().values()
+        if any(s.error == "auth" for s in statuses):
+            return False
+        if all(s.error == "config" for s in statuses):
+            return True
+        since = self.last_success_ms if self.last_success_ms is not None else self.started_ms
+        return self.now_ms() - since <= policy.stale_window_ms(self.interval_s)
 
-    async def _not_configured(self) -> float:
-        """No Spotify app configured: stay up and idle, saying so in the heartbeat."""
-        if self.setup_error != setup_errors.NOT_CONFIGURED:
-            log.warning(setup_errors.log_line(setup_errors.NOT_CONFIGURED))
-        self.setup_error = setup_errors.NOT_CONFIGURED
-        self.state = "not_connected"
-        await self._record("not_connected")
-        return policy.AUTH_RETRY_S
-
-    async def _auth_retry_due(self, now: int) -> bool:
-        """Retry every 5 minutes, or at once when a new refresh token was stored."""
-        record = await self._safe(self.store.refresh_record())
-        token = record.token if record else None
-        return now >= self.auth_retry_at_ms or (token is not None and token != self.auth_token_seen)
-
-    async def _fetch(self) -> Song | None:
-        body = await self._authorized(self.spotify.currently_playing)
-        received = self.now_ms()
-        song = normalize_current(body, received) if body else None
-        if song is not None:
-            self.fallback_active = False
-            self.confirming_204 = False
-            return song
-        if body is None and plan.hold_empty_answer(self.song, self.confirming_204):
-            # Possibly a stray 204 in the middle of a track: show the item on, confirm soon.
-            self.confirming_204 = True
-            return self.song
-        self.confirming_204 = False
-        if not self.fallback_active:
-            # recently-played changes only when an item ends, so ask once per idle spell.
-            self.recent = normalize_recent(await self._authorized(self.spotify.recently_played))
-            self.fallback_active = True
-        return self.recent
-
-    async def _authorized(self, call: Callable[[str], Any]) -> Any:
-        """A Web API call; on 401, refresh once and retry once."""
-        token = await self.tokens.access_token()
-        try:
-            return await call(token)
-        except Unauthorized:
-            await self.tokens.invalidate(token)
-            return await call(await self.tokens.access_token())
-
-    async def _succeeded(self, song: Song | None) -> float:
-        now = self.now_ms()
-        if self.auth_error:
-            log.info("Spotify authorization works again")
-        self.auth_error = None
-        self.setup_error = None
-        self.failures = 0
-        self.last_success_ms = now
-        self.state = "ok"
-        self.song = song
-        if policy.is_playing(song):
-            self.idle_since_ms = None
-        elif self.idle_since_ms is None:
-            self.idle_since_ms = now
-        if self.pause is not None:
-            log.info("Spotify calls resumed (the %s pause is over)", self.pause.reason)
-            self.pause = None
-        await self._publish(song, stale=False)
-        self.interval_s = await self._plan(now)
-        await self._record("ok")
-        return self.interval_s
-
-    # -- the budget, demand and wake-ups (issue #10) ------------------------------------
-
-    async def _reserve_call(self, endpoint: str) -> None:
-        """Record a Spotify call in the shared budget before it is made, or refuse it."""
-        now = self.now_ms()
-        try:
-            reservation = await self.quota.reserve(now, self.settings.daily_budget)
-        except Exception as exc:
-            # Without Redis the call cannot be counted, so it is not made.
-            raise Transient(f"budget unavailable ({type(exc).__name__})") from None
-        self.used = reservation.used
-        if reservation.pause is not None:
-            raise Paused(reservation.pause.until_ms / 1000, reservation.pause.reason)
-        if not pacing.is_pacing(self.used, self.settings.daily_budget):
-            self.pacing_logged = False  # so that the next pacing spell is logged again
-        elif not self.pacing_logged:
-            self.pacing_logged = True
-            log.info(
-                "pacing: %d of %d Spotify calls used in 24 h; polls grow further apart",
-                self.used,
-                self.settings.daily_budget,
-            )
-
-    async def _paused(self, exc: Paused) -> float:
-        """No Spotify call until the pause ends; the document says until when."""
-        now = self.now_ms()
-        pause = Pause(int(exc.until_s * 1000), exc.reason)
-        if isinstance(exc, QuotaExceeded):
-            await self._safe(self.quota.set_pause(pause, now))
-        if self.pause is None or self.pause.until_ms != pause.until_ms:
-            what = "Spotify's daily quota" if pause.reason == "quota" else "SPOTIFY_DAILY_BUDGET"
-            log.warning(
-                "%s is spent: no Spotify calls for %.0f min", what, (pause.until_ms - now) / 60000
-            )
-        self.pause = pause
-        self.state = "paused"
-        await self._publish(self.song, stale=True, keep_song=True)
-        await self._record("paused")
-        return max(0.2, (pause.until_ms - now) / 1000 + 0.05)
+    async def _publish_choice(self, choice: Choice) -> None:
+        await self._publish(
+            choice.song,
+            stale=choice.stale,
+            keep_song=choice.provider is None,
+            paused_until=choice.paused_until,
+        )
 
     async def observe_demand(self, now: int) -> None:
         """Record this poll (the web's freshness check reads it) and whether anyone watches:
@@ -434,28 +323,7 @@ class Poller:
             demand = await self._safe(self.quota.demand(now))
             self.watched = bool(demand)
 
-    async def _plan(self, now: int) -> float:
-        """Read demand and the budget, then ask the pure plan for the next delay."""
-        await self.observe_demand(now)
-        used = await self._safe(self.quota.calls_24h(now))
-        if isinstance(used, int):
-            self.used = used
-        if self.used >= self.settings.daily_budget:
-            spent = await self._safe(self.quota.pause_if_spent(now, self.settings.daily_budget))
-            if isinstance(spent, Pause):
-                return await self._paused(Paused(spent.until_ms / 1000, spent.reason))
-        situation = plan.Situation(
-            now_ms=now,
-            song=self.song,
-            watched=self.watched,
-            used=self.used,
-            budget=self.settings.daily_budget,
-            poll_s=self.settings.poll_interval,
-            idle_poll_s=self.settings.idle_poll_interval,
-            idle_since_ms=self.idle_since_ms,
-            confirming_204=self.confirming_204,
-        )
-        return plan.next_poll(situation).delay_s
+    # -- wake-ups -------------------------------------------------------------------------
 
     def on_wake(self, reason: str) -> bool:
         """A view asked for a fresh document: poll now if the last poll is too old, or,
@@ -463,72 +331,38 @@ class Poller:
         poll: the poll job is replaced, never added. True when the poll was moved."""
         if not self.is_leader or self.scheduler_missing():
             return False
-        if reason == "push":  # a submission: read the pushed item now, no 1 s coalescing
+        if reason == Wake.PUSH:  # a submission: read the pushed item now, no 1 s coalescing
             return push_wake.request(self)  # (poller/push_wake.py), others keep their plan
-        if self.pause is not None and self.failover is None:
-            return False  # Spotify may not be called, and nothing else can answer
         now = self.now_ms()
+        if self.round.order == ("spotify",) and self.pause is not None:
+            return False  # Spotify may not be called, and nothing else can answer
         # The web side judged the document old by the freshness window; a poll within the
         # last second already answers this request and those sent with it.
         recent = self.last_poll_ms is not None and now - self.last_poll_ms < WAKE_COALESCE_MS
-        if (reason == "view" and not recent) or needs_poll(self.song, self.last_poll_ms, now):
+        if (reason == Wake.VIEW and not recent) or needs_poll(self.song, self.last_poll_ms, now):
             at = now
-        elif reason == "stream" and self.last_poll_ms is not None:
-            interval = pacing.paced_interval(
-                self.settings.poll_interval, self.used, self.settings.daily_budget
+        elif reason == Wake.STREAM and self.last_poll_ms is not None:
+            interval = (
+                self.spotify.paced_interval() if self.spotify else self.settings.poll_interval
             )
             at = max(now, self.last_poll_ms + int(interval * 1000))
         else:
             return False
-        if self.failover is not None:
-            self.failover.due_by(at)  # the scrobblers answer the view too
+        self.round.due_by(at)
         if self.next_poll_ms is not None and self.next_poll_ms <= at:
             return False
         self._schedule_poll((at - now) / 1000)
         return True
 
     def scheduler_missing(self) -> bool:
-        return self.scheduler is None
+        return self.timer is None
 
     async def _listen_for_wakes(self) -> None:
-        """Follow the wake channel; reconnect quietly when Redis goes away."""
-        while True:
-            pubsub = self.store.redis.pubsub()
-            try:
-                await pubsub.subscribe(self.store.keys.wake)
-                while True:
-                    message = await pubsub.get_message(ignore_subscribe_messages=True, timeout=5)
-                    if message is not None and message.get("type") == "message":
-                        data = message["data"]
-                        self.on_wake(data.decode() if isinstance(data, bytes) else str(data))
-            except asyncio.CancelledError:
-                raise
-            except Exception:
-                await asyncio.sleep(1.0)
-            finally:
-                await close_quietly(pubsub)
+        """Follow the wake channel; shared/pubsub.py reconnects when Redis goes away."""
+        await subscribe(self.store.redis, self.store.keys.wake, self._woken)
 
-    async def _auth_failed(self, cause: str) -> float:
-        """Only the user can fix this: say how once, keep every token, re-check rarely."""
-        if self.auth_error != cause:
-            log.error(setup_errors.log_line(cause))
-        self.auth_error = cause
-        self.setup_error = cause
-        self.auth_retry_at_ms = self.now_ms() + int(policy.AUTH_RETRY_S * 1000)
-        record = await self._safe(self.store.refresh_record())
-        self.auth_token_seen = record.token if record else None
-        return await self._failed("auth_error", self.settings.poll_interval)
-
-    async def _failed(self, state: str, delay: float) -> float:
-        """Keep the last good song; mark it stale once the freshness window has passed."""
-        self.state = state
-        now = self.now_ms()
-        since = self.last_success_ms if self.last_success_ms is not None else self.started_ms
-        window = policy.stale_window_ms(self.interval_s)
-        if self.auth_error or now - since > window:
-            await self._publish(self.song, stale=True, keep_song=True)
-        await self._record(state)
-        return max(0.2, delay)
+    def _woken(self, data: bytes) -> None:
+        self.on_wake(data.decode(errors="replace"))
 
     async def _publish(
         self,
@@ -536,15 +370,10 @@ class Poller:
         *,
         stale: bool,
         keep_song: bool = False,
-        force: bool = False,
         paused_until: int | None = None,
     ) -> None:
-        """Store and publish a change. With several sources only the failover publishes
-        (`force`), with the pause it chose: none while another source answers."""
-        if self.failover is not None and not force:
-            return  # with several sources, the failover publishes what it chose
-        if self.failover is None:  # Spotify alone: its own pause is the document's
-            paused_until = self.pause.until_ms if self.pause is not None else None
+        """Store and publish a change: the round's choice, with the pause it chose (none
+        while another source answers)."""
         floor = self.published["version"] if self.published else 0
         fallback = self.published
         stale = stale or paused_until is not None
@@ -585,8 +414,8 @@ class Poller:
         await self._flush_stats()
 
     async def _flush_stats(self) -> None:
-        counts: dict[str, int] = {f"poll:{k}": v for k, v in self.outcomes.items()}
-        counts |= {f"spotify:{k}": v for k, v in self.spotify.take_calls().items()}
+        counts = {stats.poll_key(k): v for k, v in self.outcomes.items()}
+        counts |= self.round.take_calls()
         self.outcomes.clear()
         await self._safe(self.store.add_stats(counts))
 

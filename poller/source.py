@@ -62,6 +62,7 @@ class SourceContext:
     http: httpx.AsyncClient
     clock: Callable[[], float]
     store: Store
+    demo: bool = False  # the built-in simulated player: its calls cost no budget
 
 
 Build = Callable[[SourceContext], Source | None]

@@ -44,6 +44,23 @@ def info(name: str | None) -> ProviderInfo | None:
     return BY_NAME.get(name or "")
 
 
+def label(name: str | None) -> str:
+    found = info(name)
+    return found.label if found else ""
+
+
+def knows_pause(name: str | None) -> bool:
+    """Whether a paused item of this provider is shown as paused (else as last played).
+    A document written before `provider` existed was Spotify's."""
+    found = info(name or "spotify")
+    return found is None or found.knows_pause
+
+
+def image_hosts() -> str:
+    """One regex of every provider's art hosts, for the art policy."""
+    return "|".join(host for p in PROVIDERS for host in p.image_hosts)
+
+
 def knows_position(name: str | None) -> bool:
     """Whether a song of this provider carries a position worth drawing (unknown: yes,
     as a document written before `provider` existed was Spotify's)."""

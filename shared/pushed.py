@@ -30,8 +30,9 @@ from redis.exceptions import WatchError
 from shared.document import MAX_MS, Image, Song, SongType, is_song
 from shared.store import Store
 from shared.text import clean_text
+from shared.wake import Wake
 
-WAKE_REASON = "push"  # the message on `Keys.wake` after every accepted submission
+WAKE_REASON = Wake.PUSH  # the message on `Keys.wake` after every accepted submission
 DEFAULT_PLAY_MS = 10 * 60 * 1000  # how long an item without a duration counts as playing
 PAUSED_MS = 10 * 60 * 1000  # how long a paused item stays on the card
 # Limits of what a submission may carry. The document itself has none, so these are the

@@ -80,3 +80,85 @@ def test_the_web_never_imports_the_poller(path: str) -> None:
 def test_only_the_composition_root_imports_both_sides() -> None:
     both = [p for p, _, imports in MODULES if {"poller", "web"} <= imports]
     assert both and all(p.startswith("nowplaying/") for p in both)
+
+
+def test_the_web_never_imports_the_simulator() -> None:
+    """The demo's art is handed to the web app by the composition root."""
+    offenders = [
+        path
+        for path, layer, _ in MODULES
+        if layer == "web"
+        and "simulator" in (ROOT / path).read_text()
+        and any(m.startswith("nowplaying.simulator") for m in imported_modules(path))
+    ]
+    assert offenders == []
+
+
+def imported_modules(path: str) -> set[str]:
+    """Every project module `path` imports (dotted, as far as it names a module file or
+    package), TYPE_CHECKING imports included: a cycle hidden there is still a cycle."""
+    dotted = path.removesuffix(".py").replace("/", ".")
+    package = dotted.split(".")[:-1]
+    found: set[str] = set()
+    for node in ast.walk(ast.parse((ROOT / path).read_text())):
+        if isinstance(node, ast.Import):
+            candidates = [alias.name for alias in node.names]
+        elif isinstance(node, ast.ImportFrom):
+            base = node.module or ""
+            if node.level:
+                prefix = package[: len(package) - node.level + 1]
+                base = ".".join([*prefix, base]) if base else ".".join(prefix)
+            candidates = [base] + [f"{base}.{alias.name}" for alias in node.names]
+        else:
+            continue
+        found |= {c for c in candidates if c.split(".")[0] in LAYERS and module_exists(c)}
+    return found
+
+
+def module_exists(dotted: str) -> bool:
+    path = ROOT / dotted.replace(".", "/")
+    return path.with_suffix(".py").is_file() or (path / "__init__.py").is_file()
+
+
+def module_graph() -> dict[str, set[str]]:
+    graph: dict[str, set[str]] = {}
+    for path, _, _ in MODULES:
+        name = path.removesuffix(".py").replace("/", ".").removesuffix(".__init__")
+        graph[name] = {m for m in imported_modules(path) if m != name}
+    return graph
+
+
+def find_cycle(graph: dict[str, set[str]]) -> list[str] | None:
+    """One import cycle as a path, or None. A package's `__init__` importing its own
+    submodule (to re-export it) is not a cycle of meaning: a submodule importing its
+    package's `__init__` back is."""
+    state: dict[str, int] = {}  # 1: on the path, 2: done
+    path: list[str] = []
+
+    def visit(node: str) -> list[str] | None:
+        state[node] = 1
+        path.append(node)
+        for nxt in sorted(graph.get(node, ())):
+            if nxt.startswith(node + "."):
+                continue  # a package re-exporting its own submodule
+            if state.get(nxt) == 1:
+                return [*path[path.index(nxt) :], nxt]
+            if state.get(nxt) is None and (found := visit(nxt)) is not None:
+                return found
+        path.pop()
+        state[node] = 2
+        return None
+
+    for start in sorted(graph):
+        if state.get(start) is None and (found := visit(start)) is not None:
+            return found
+    return None
+
+
+def test_the_cycle_finder_sees_a_cycle_and_a_re_export_is_none() -> None:
+    assert find_cycle({"a.x": {"a.y"}, "a.y": {"a.x"}}) == ["a.x", "a.y", "a.x"]
+    assert find_cycle({"a": {"a.x"}, "a.x": {"shared.b"}, "shared.b": set()}) is None
+
+
+def test_no_module_imports_itself_back_through_others() -> None:
+    assert find_cycle(module_graph()) is None

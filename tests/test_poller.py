@@ -252,7 +252,7 @@ async def test_an_auth_error_keeps_the_last_song_marked_stale(
     for token in sim.access_tokens:
         sim.access_tokens[token] = 0
     await fake_store.clear_access_token()
-    poller.tokens._cached = None
+    poller.spotify.tokens._cached = None  # type: ignore[union-attr]
     clock.advance(5)
     await poller.poll_once()
     doc = await fake_store.current()

@@ -87,9 +87,9 @@ async def test_two_pollers_one_leader_and_failover(
         other = next(p for p in pollers if not p.is_leader)
         assert other.polls == 0
         # The leader dies without releasing the lock.
-        assert leader.scheduler is not None
-        leader.scheduler.shutdown(wait=False)
-        leader.scheduler = None
+        assert leader.timer is not None
+        leader.timer.stop()
+        leader.timer = None
         died = time.monotonic()
 
         async def took_over() -> bool:

@@ -152,8 +152,8 @@ async def test_a_push_wake_reads_the_push_source_at_once_and_publishes(
     async with httpx.AsyncClient() as http:
         poller = Driven(settings, fake_store, http, clock=clock, seed=1)
         poller.planned, poller.is_leader = [], True
-        assert poller.failover is not None
-        push, lastfm = poller.failover.slots["push"], poller.failover.slots["lastfm"]
+        assert "push" in poller.round.slots
+        push, lastfm = poller.round.slots["push"], poller.round.slots["lastfm"]
         push.due_ms = lastfm.due_ms = clock.ms() + 60_000
         poller.last_poll_ms = clock.ms()  # a poll just now: a "view" would be coalesced
         await update_pushed(fake_store, lambda prev: now_playing(prev, track(), clock.ms()))
@@ -193,10 +193,10 @@ async def test_a_wake_during_a_round_in_flight_is_not_lost(
     async with httpx.AsyncClient() as http:
         poller = Driven(settings, fake_store, http, clock=clock, seed=1)
         poller.planned, poller.is_leader = [], True
-        assert poller.failover is not None
+        assert "push" in poller.round.slots
         await update_pushed(fake_store, lambda prev: now_playing(prev, track("Old"), clock.ms()))
         async with poller._lock:  # a round in flight holds the lock
-            round_in_flight = await poller.failover.poll(poller)
+            round_in_flight = await poller.poll_round()
             await update_pushed(
                 fake_store, lambda prev: now_playing(prev, track("New"), clock.ms())
             )

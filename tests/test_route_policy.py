@@ -1,5 +1,5 @@
-"""One table (web/routes.py) decides each route's CORS and security headers, for the hot
-routes and the rest alike."""
+"""One table (web/routes.py) decides each route's CORS and security headers, for the raw
+stream route and the rest alike."""
 
 from __future__ import annotations
 
@@ -13,8 +13,8 @@ from shared.config import Settings
 from shared.store import Store
 from web.app import build_app
 from web.cors import Cors
-from web.hot import HotRoutes
-from web.routes import CSP_SVG, PATHS, ROUTES, metric_label, policy_for
+from web.hot import RawRoutes
+from web.routes import CSP_SVG, PATHS, RAW_PATHS, ROUTES, metric_label, policy_for
 from web.runtime import WebRuntime
 
 CORS_PATHS = sorted(r.path for r in ROUTES if r.cors)
@@ -133,10 +133,14 @@ def test_the_overlay_page_stays_frameable() -> None:
 
 def test_every_route_of_the_app_has_a_row_in_the_policy_table(fake_store: Store) -> None:
     app = build_app(WebRuntime(Settings(), fake_store))
-    assert isinstance(app, HotRoutes)
+    assert isinstance(app, RawRoutes)
     routed = {r.path for r in app.app.routes if isinstance(r, Route)}  # type: ignore[attr-defined]
     assert routed <= PATHS
-    assert set(app.routes) <= routed  # the hot paths are routed too (OPTIONS, 405)
+    assert set(app.routes) == RAW_PATHS <= routed  # raw paths are routed too (OPTIONS, 405)
+
+
+def test_only_the_stream_is_served_ahead_of_the_middleware() -> None:
+    assert {"/api/stream"} == RAW_PATHS
 
 
 def test_metric_labels_are_the_table_paths_or_a_bucket() -> None:

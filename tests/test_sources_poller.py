@@ -57,8 +57,8 @@ async def run(poller: Poller, clock: ManualClock, seconds: float) -> None:
     """Poll as the scheduler would, for `seconds` of simulated time."""
     end = clock.now + seconds
     while clock.now < end:
-        assert poller.failover is not None
-        clock.advance(await poller.failover.poll(poller))
+        assert poller.round.slots
+        clock.advance(await poller.poll_round())
 
 
 async def document(store: Store) -> Document:
@@ -194,11 +194,11 @@ async def test_a_slow_source_times_out_and_backs_off_alone(
 ) -> None:
     poller = make_poller(**NO_SPOTIFY, **LASTFM, **LISTENBRAINZ, poll_interval=1.0)
     sims.lastfm.faults.append(ScrobbleFault("slow", delay_s=2.0))
-    assert poller.failover is not None
-    await poller.failover.poll(poller)
+    assert poller.round.slots
+    await poller.poll_round()
     doc = await document(fake_store)
     assert doc["song"] is not None and doc["song"]["provider"] == "listenbrainz"
-    assert poller.failover.slots["lastfm"].status.error == "unavailable"
+    assert poller.round.slots["lastfm"].status.error == "unavailable"
 
 
 async def test_the_heartbeat_names_each_source_state(
@@ -260,8 +260,8 @@ async def test_with_no_stream_open_the_scrobblers_read_sparsely(
     make_poller: MakePoller, clock: ManualClock
 ) -> None:
     poller = make_poller(**NO_SPOTIFY, **LASTFM, poll_mode="viewers")
-    assert poller.failover is not None
-    delay = await poller.failover.poll(poller)
+    assert poller.round.slots
+    delay = await poller.poll_round()
     assert poller.watched is False
     assert delay >= 59 > poller.settings.poll_interval  # not every POLL_INTERVAL
 
@@ -271,10 +271,10 @@ async def test_a_view_makes_every_scrobbler_due_at_once(
 ) -> None:
     poller = make_poller(**NO_SPOTIFY, **LASTFM, poll_mode="viewers")
     await run(poller, clock, 1)
-    assert poller.failover is not None
+    assert poller.round.slots
     now = int(clock.now * 1000)
-    poller.failover.due_by(now)
-    assert poller.failover.slots["lastfm"].due_ms == now
+    poller.round.due_by(now)
+    assert poller.round.slots["lastfm"].due_ms == now
 
 
 async def test_a_scrobbler_poll_stamps_the_last_poll_the_web_reads(

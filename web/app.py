@@ -17,12 +17,15 @@ from starlette.routing import BaseRoute, Route
 from starlette.types import ASGIApp
 
 from shared.logs import RedactingFilter
+from web.admin.page import Admin
+from web.configure import configure
 from web.cors import Cors
 from web.headers import PolicyHeaders
 from web.health import Health
-from web.hot import HotRoutes, NowPlayingEndpoint
+from web.home import HomePage
+from web.hot import NowPlayingEndpoint, RawRoutes
 from web.ingest import Ingest
-from web.metrics import RequestCounter
+from web.og import OgImage
 from web.pages import Pages
 from web.runtime import WebRuntime
 from web.setup import Setup
@@ -46,17 +49,14 @@ def build_app(runtime: WebRuntime, extra_routes: list[BaseRoute] | None = None) 
     To add a route: a handler in the module of its purpose, one `Route` below, and one
     row in web/routes.py (its CORS and CSP); tests/test_route_policy.py checks they agree.
 
-    Middleware added to `middleware` never sees GET/HEAD of /api/now-playing and
-    /api/stream: HotRoutes sends those straight to their endpoints, around Starlette,
-    because every middleware layer wraps `send` in one more coroutine per frame, and the
-    fan-out (web/fanout.py) drives a stream's `send` by hand, which is only correct while it
-    is the server's own (tests/test_fanout.py guards it). The hot endpoints add the same
-    CORS and security headers themselves, from the same web/routes.py rows.
+    Every route passes through `middleware` except GET/HEAD of the rows web/routes.py
+    marks `raw` (the SSE stream alone; the row says why), which RawRoutes sends to their
+    endpoint ahead of it; they add their row's headers with the middleware's own function.
     """
     settings, hub = runtime.settings, runtime.hub
     protect_access_log(settings.secrets())
     cors = Cors(settings.cors_origins)
-    now_playing = NowPlayingEndpoint(hub, runtime.metrics, cors, on_read=runtime.ask_fresh)
+    now_playing = NowPlayingEndpoint(hub, on_read=runtime.ask_fresh)
     stream = StreamGate(StreamEndpoint(hub, runtime.metrics, cors), runtime.limiter)
     pages = Pages()
     views = Views(hub, runtime.metrics, cors, runtime.art)
@@ -64,18 +64,24 @@ def build_app(runtime: WebRuntime, extra_routes: list[BaseRoute] | None = None) 
     health = Health(runtime)
     setup = Setup(settings, runtime.store, runtime.http, runtime.admin)
     ingest = Ingest(settings, runtime.store, shown=lambda: hub.document)
+    home = HomePage(settings, hub)  # the card page, its og: meta and the first-run note
+    og = OgImage(hub, runtime.art)
+    admin = Admin(runtime, setup)  # /admin and its JSON and actions
     routes: list[BaseRoute] = [
-        Route("/", pages.index),
-        Route("/api/now-playing", now_playing),  # GET/HEAD: HotRoutes; here: OPTIONS, 405
-        Route("/api/stream", stream),  # likewise
+        Route("/", home.index),
+        Route("/api/now-playing", now_playing),
+        Route("/api/stream", stream),  # raw: GET/HEAD via RawRoutes; here OPTIONS, 405
         Route("/widget.js", pages.widget),
-        *views.routes(),  # /embed.svg, /overlay; /now.txt and /open: GET/HEAD via HotRoutes
+        *views.routes(),  # /embed.svg, /overlay, /now.txt, /open
         Route("/healthz", health.healthz),
         Route("/readyz", health.readyz),
         Route("/metrics", health.metrics),
         Route("/login", setup.login),
         Route("/callback", setup.callback),
         *ingest.routes(),  # push ingest: /1/submit-listens, /1/validate-token, ...
+        Route("/og.png", og.endpoint),
+        *admin.routes(),
+        Route("/configure", configure),
         *(extra_routes or []),
     ]
 
@@ -88,11 +94,8 @@ def build_app(runtime: WebRuntime, extra_routes: list[BaseRoute] | None = None) 
             await runtime.stop()
 
     middleware = [
-        Middleware(RequestCounter, metrics=runtime.metrics),
-        Middleware(PolicyHeaders, cors=cors),
+        Middleware(PolicyHeaders, cors=cors, count=runtime.metrics.count),
     ]
     app = Starlette(routes=routes, middleware=middleware, lifespan=lifespan)
-    app.router.redirect_slashes = False  # its Location echoes the Host header (#13 row 16)
-    hot = HotRoutes(app, now_playing, stream)
-    hot.routes.update(views.hot)
-    return hot
+    app.router.redirect_slashes = False  # its Location would echo the Host header
+    return RawRoutes(app, {"/api/stream": stream})

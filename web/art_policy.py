@@ -16,11 +16,11 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
-# Spotify, Last.fm and the Cover Art Archive (which redirects to archive.org's hosts).
-IMAGE_HOSTS = re.compile(
-    r"i\.scdn\.co|mosaic\.scdn\.co|image-cdn-[a-z0-9-]+\.spotifycdn\.com"
-    r"|lastfm\.freetls\.fastly\.net|coverartarchive\.org|(?:[a-z0-9-]+\.)*archive\.org"
-)
+from shared import providers
+
+# Every provider's image hosts (shared/providers.py): Spotify's CDN, Last.fm's, the Cover
+# Art Archive (which redirects to archive.org's hosts).
+IMAGE_HOSTS = re.compile(providers.image_hosts())
 Origin = tuple[str, str, int]  # scheme, lower-case host, port
 
 

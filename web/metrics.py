@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Iterator, Mapping
+from typing import Any
 
 from prometheus_client import CollectorRegistry, Counter, generate_latest
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from shared import stats
 from web.hub import Hub
-from web.routes import metric_label
 
 
 class HubCollector:
@@ -65,6 +65,15 @@ class Metrics:
             ["route", "status"],
             registry=self.registry,
         )
+        self._children: dict[tuple[str, int], Any] = {}
+
+    def count(self, route: str, status: int) -> None:
+        """One answer of `route` (a bounded label: web/routes.py's `metric_label`); the
+        label lookup is cached, as it takes a lock each time."""
+        child = self._children.get((route, status))
+        if child is None:
+            child = self._children[(route, status)] = self.requests.labels(route, str(status))
+        child.inc()
 
     def render(self, poller_stats: Mapping[str, int], token_days_left: float | None) -> bytes:
         extra = CollectorRegistry(auto_describe=False)
@@ -88,19 +97,19 @@ class PollerCollector:
         )
         sources = CounterMetricFamily(
             "nowplaying_source_calls",
-            "Last.fm and ListenBrainz calls by provider, endpoint and status",
+            "Calls to providers other than Spotify, by provider, endpoint and status",
             labels=["provider", "endpoint", "status"],
         )
         for key, value in sorted(self.stats.items()):
-            kind, _, rest = key.partition(":")
-            if kind == "poll":
-                polls.add_metric([rest], value)
-            elif kind == "spotify":
-                endpoint, _, status = rest.rpartition(":")
-                calls.add_metric([endpoint, status], value)
-            elif kind in ("lastfm", "listenbrainz"):
-                endpoint, _, status = rest.rpartition(":")
-                sources.add_metric([kind, endpoint, status], value)
+            stat = stats.parse(key, value)
+            if stat is None:
+                continue
+            if stat.kind == "poll":
+                polls.add_metric([stat.name], value)
+            elif stat.provider == "spotify":
+                calls.add_metric([stat.name, stat.status], value)
+            else:
+                sources.add_metric([stat.provider, stat.name, stat.status], value)
         yield polls
         yield calls
         yield sources
@@ -110,25 +119,3 @@ class PollerCollector:
                 "Days until the Spotify refresh token expires",
                 value=self.days,
             )
-
-
-class RequestCounter:
-    """Pure ASGI middleware: counts every HTTP response by route and status."""
-
-    def __init__(self, app: ASGIApp, metrics: Metrics) -> None:
-        self.app = app
-        self.metrics = metrics
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        path = scope.get("path", "")
-        route = metric_label(path)
-
-        async def counting_send(message: Message) -> None:
-            if message["type"] == "http.response.start":
-                self.metrics.requests.labels(route, str(message["status"])).inc()
-            await send(message)
-
-        await self.app(scope, receive, counting_send)

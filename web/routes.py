@@ -30,6 +30,19 @@ CSP_SETUP = (
     "frame-ancestors 'none'"
 )
 
+# /admin: its own inline script and styles, its JSON from this origin, no frames. No
+# form-action: the reconnect form's answer redirects to Spotify's consent page.
+CSP_ADMIN = (
+    "default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; "
+    "img-src 'self' data:; connect-src 'self'; base-uri 'none'; frame-ancestors 'none'"
+)
+# /configure: previews of this origin's cards (img) and overlay (frame); no site frames it.
+CSP_CONFIGURE = (
+    "default-src 'self'; script-src 'self' 'unsafe-inline'; style-src 'self' 'unsafe-inline'; "
+    "img-src 'self' data:; connect-src 'self'; frame-src 'self'; base-uri 'none'; "
+    "form-action 'none'; object-src 'none'; frame-ancestors 'none'"
+)
+
 
 INGEST_BODY = 64 * 1024  # the contract: 413 past 64 KiB
 
@@ -40,22 +53,35 @@ class RoutePolicy:
     cors: bool = False  # answers CORS per CORS_ORIGINS (the contract's list)
     csp: str | None = None  # Content-Security-Policy, for what a browser renders
     body_limit: int = 0  # the largest request body in bytes (0: none is read)
+    # Served ahead of the middleware (web/hot.py's RawRoutes) and adding its own headers
+    # with web/headers.py's `route_headers`. Only the SSE stream: the fan-out drives its
+    # `send` by hand, which stays correct only while it is the server's own (every
+    # middleware wraps it in a coroutine per frame: 434 vs 122 ms p99 at 10,000 streams;
+    # web/fanout.py says what must stay true, tests/test_fanout.py guards it).
+    raw: bool = False
 
 
 ROUTES: tuple[RoutePolicy, ...] = (
     RoutePolicy("/", csp=CSP_FRAMEABLE_PAGE),
     RoutePolicy("/api/now-playing", cors=True),
-    RoutePolicy("/api/stream", cors=True),
+    RoutePolicy("/api/stream", cors=True, raw=True),
     RoutePolicy("/widget.js", cors=True),
     RoutePolicy("/embed.svg", cors=True, csp=CSP_SVG),
-    RoutePolicy("/now.txt", cors=True),  # views (#15)
-    RoutePolicy("/overlay", csp=CSP_FRAMEABLE_PAGE),  # views (#15)
-    RoutePolicy("/open"),  # views (#15): a redirect
+    RoutePolicy("/now.txt", cors=True),
+    RoutePolicy("/overlay", csp=CSP_FRAMEABLE_PAGE),
+    RoutePolicy("/open"),  # a redirect
     RoutePolicy("/healthz"),
     RoutePolicy("/readyz"),
     RoutePolicy("/metrics"),
     RoutePolicy("/login", csp=CSP_SETUP),
     RoutePolicy("/callback", csp=CSP_SETUP),
+    RoutePolicy("/og.png"),  # a PNG for link previews: no CORS, no CSP needed
+    RoutePolicy("/admin", csp=CSP_ADMIN),
+    RoutePolicy("/admin/status.json"),
+    RoutePolicy("/admin/logout", csp=CSP_ADMIN),
+    RoutePolicy("/admin/privacy", csp=CSP_ADMIN),
+    RoutePolicy("/admin/reconnect", csp=CSP_ADMIN),
+    RoutePolicy("/configure", csp=CSP_CONFIGURE),
     # Push ingest (web/ingest/): ListenBrainz's API at the root, no CORS (only /api/* has it).
     RoutePolicy("/1/submit-listens", body_limit=INGEST_BODY),
     RoutePolicy("/1/validate-token"),
@@ -65,6 +91,7 @@ ROUTES: tuple[RoutePolicy, ...] = (
 )
 BY_PATH = {route.path: route for route in ROUTES}
 BODY_LIMITS = {route.path: route.body_limit for route in ROUTES if route.body_limit}
+RAW_PATHS = frozenset(route.path for route in ROUTES if route.raw)
 PATHS = frozenset(BY_PATH)
 API_PREFIX = "/api/"  # the contract: every /api/* answers CORS, a future one too
 OTHER = RoutePolicy("")

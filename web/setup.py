@@ -48,6 +48,11 @@ class Setup:
         refused = self.admin.refuse(request)  # throttled per address, logged
         if refused is not None:
             return refused
+        return await self.authorize()
+
+    async def authorize(self) -> Response:
+        """The redirect to Spotify's consent page (a new PKCE pair and state), or why not;
+        for /login after its token check, and for /admin's reconnect button."""
         if self.settings.missing_client() or not self.settings.client_id:
             return _page(
                 "Not configured",

@@ -4,8 +4,9 @@ A change is written to every open stream at once, so the cost per stream per fra
 what bounds fan-out (bench/sse_fanout.py). Hence: no EventSourceResponse (several tasks
 per client), frames pre-encoded once per version and written by the hub (web/fanout.py),
 no timer per send (the hub reaps streams stuck in a send), and GET/HEAD reach this
-endpoint around Starlette's middleware stack (web/hot.py), because each middleware layer
-wraps `send` in one more coroutine per frame. So it does its own CORS and counting.
+endpoint ahead of the middleware (it is the one `raw` row of web/routes.py), because each
+middleware layer wraps `send` in one more coroutine per frame. So it adds its route's
+headers itself, with the same function the middleware uses, and counts itself.
 """
 
 from __future__ import annotations
@@ -18,9 +19,10 @@ from starlette.types import Receive, Scope, Send
 
 from web.cors import Cors
 from web.fanout import Subscriber, body_message, run_stream
+from web.headers import route_headers
 from web.hub import Hub
 from web.metrics import Metrics
-from web.routes import policy_for, security_headers
+from web.routes import policy_for
 
 RETRY_MS = 3000
 PATH = "/api/stream"
@@ -59,7 +61,7 @@ class StreamEndpoint:
         self.hub = hub
         self.counter = metrics.requests.labels(PATH, "200")
         self.cors = cors
-        self.headers = HEADERS + security_headers(policy_for(PATH))
+        self.route = policy_for(PATH)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         hub = self.hub
@@ -68,7 +70,7 @@ class StreamEndpoint:
             return
         headers = Headers(scope=scope)
         last_id = parse_last_event_id(headers.get("last-event-id"))
-        response_headers = self.headers + self.cors.headers(headers.get("origin"))
+        response_headers = HEADERS + route_headers(self.route, self.cors, headers.get("origin"))
         subscriber = hub.subscribe()
         watcher = asyncio.get_running_loop().create_task(_until_disconnect(receive, subscriber))
         try:

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from xml.sax.saxutils import escape
 
+from shared import providers
 from shared.document import Document, Song
 from web.options import ViewOptions
 from web.titles import shown_title
@@ -41,7 +42,6 @@ PALETTES: dict[str, dict[str, str]] = {
         "muted": "#6e7681",
     },
 }
-PROVIDERS = {"spotify": "Spotify", "lastfm": "Last.fm", "listenbrainz": "ListenBrainz"}
 ART_TARGET_PX = 300
 ART_BUDGET = 56_000  # characters of data URI; past it the card goes without art (< 64 KB)
 FONT = "-apple-system,BlinkMacSystemFont,'Segoe UI',Helvetica,Arial,sans-serif"
@@ -113,8 +113,8 @@ def pick_image(song: Song | None, target: int = ART_TARGET_PX) -> str | None:
 
 
 def is_scrobbled(song: Song) -> bool:
-    """Last.fm and ListenBrainz know no pause: their items are playing or played."""
-    return song.get("provider", "spotify") in ("lastfm", "listenbrainz")
+    """A provider that knows no pause (the scrobblers): its items are playing or played."""
+    return not providers.knows_pause(song.get("provider"))
 
 
 def status_label(document: Document, now_ms: int) -> str:
@@ -310,7 +310,7 @@ def _status_line(
     sits under the status, for _swap_css to show when the track should have ended."""
     song = document["song"]
     sy, ss = layout.status
-    corner = "DEMO" if document["demo"] else PROVIDERS.get(song["provider"], "") if song else ""
+    corner = "DEMO" if document["demo"] else providers.label(song["provider"]) if song else ""
     status_room = room - (len(corner) * 7 + 12 if corner else 0) - 14
     live = song and song["isPlaying"] and not paused_note(document) and not document["stale"]
     dot = "a" if live else "m"

@@ -1,7 +1,7 @@
 """The view routes: /embed.svg, /overlay, /now.txt and /open.
 
-/now.txt and /open are answered from memory as plain ASGI (web/hot.py explains why: the
-Starlette stack costs 0.58x), with what each version needs prepared once per version.
+/now.txt and /open are answered from memory as plain ASGI endpoints (no Response object
+per request), with what each version needs prepared once per version.
 /embed.svg is rendered per request on purpose: its animation offsets come from the clock.
 
 `fresh` is the one-shot reads' hook for the poller's wake-on-read (the quota issue):
@@ -16,19 +16,18 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 from urllib.parse import parse_qsl
 
-from starlette.datastructures import Headers
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
-from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.types import Receive, Scope, Send
 
+from shared import providers
 from shared.document import Document
 from web.art import ArtCache
 from web.cors import Cors, Header
 from web.hub import Hub
 from web.metrics import Metrics
 from web.options import OptionError, ViewOptions, parse_options
-from web.routes import policy_for, security_headers
 from web.svg import pick_image, render_card
 from web.titles import shown_title
 
@@ -73,8 +72,8 @@ def text_status(document: Document) -> str:
     if song is None:
         return "Nothing playing"
     if song["source"] == "recent" or not song["isPlaying"]:
-        scrobbled = song.get("provider") in ("lastfm", "listenbrainz")
-        return "Last played" if song["source"] == "recent" or scrobbled else "Paused"
+        pausable = providers.knows_pause(song.get("provider"))
+        return "Last played" if song["source"] == "recent" or not pausable else "Paused"
     return "Now playing"
 
 
@@ -129,29 +128,23 @@ class NowTxtEndpoint:
 
     PATH = "/now.txt"
 
-    def __init__(self, hub: Hub, metrics: Metrics, cors: Cors, fresh: Fresh) -> None:
-        self.hub, self.cors, self.fresh = hub, cors, fresh
-        self.security = security_headers(policy_for(self.PATH))  # around the middleware
+    def __init__(self, hub: Hub, fresh: Fresh) -> None:
+        self.hub, self.fresh = hub, fresh
         self.templates: dict[str, Template] = {"": Template(DEFAULT_FMT)}
         self.lines: dict[bytes, tuple[bytes, list[Header]]] = {}  # by raw query string
         self.document: Document | None = None
-        self.ok = metrics.requests.labels(self.PATH, "200")
-        self.bad = metrics.requests.labels(self.PATH, "400")
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["method"] not in ("GET", "HEAD"):
             await _plain(send, 405, b"method not allowed\n", [(b"allow", b"GET, HEAD")])
             return
-        cors = self.security + self.cors.headers(Headers(scope=scope).get("origin"))
-        await self.fresh()  # wake-on-read: the quota issue's hook
+        await self.fresh()  # wake-on-read: one-shot views ask for a fresh document
         try:
             body, headers = self.line(scope["query_string"])
         except ValueError as exc:
-            self.bad.inc()
-            await _plain(send, 400, f"{exc}\n".encode(), [(b"cache-control", b"no-store"), *cors])
+            await _plain(send, 400, f"{exc}\n".encode(), [(b"cache-control", b"no-store")])
             return
-        self.ok.inc()
-        await send({"type": "http.response.start", "status": 200, "headers": headers + cors})
+        await send({"type": "http.response.start", "status": 200, "headers": headers})
         await send(
             {"type": "http.response.body", "body": b"" if scope["method"] == "HEAD" else body}
         )
@@ -191,18 +184,16 @@ class OpenEndpoint:
 
     PATH = "/open"
 
-    def __init__(self, hub: Hub, metrics: Metrics, fresh: Fresh) -> None:
+    def __init__(self, hub: Hub, fresh: Fresh) -> None:
         self.hub, self.fresh = hub, fresh
-        self.security = security_headers(policy_for(self.PATH))  # around the middleware
         self.document: Document | None = None
         self.headers: list[Header] = []
-        self.ok = metrics.requests.labels(self.PATH, "302")
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["method"] not in ("GET", "HEAD"):
             await _plain(send, 405, b"method not allowed\n", [(b"allow", b"GET, HEAD")])
             return
-        await self.fresh()  # wake-on-read: the quota issue's hook
+        await self.fresh()  # wake-on-read: one-shot views ask for a fresh document
         if self.document is not self.hub.document:
             # Relative "/" when nothing is known: never built from the Host header.
             location = item_url(self.hub.document) or "/"
@@ -210,10 +201,8 @@ class OpenEndpoint:
                 (b"location", location.encode("utf-8")),
                 (b"cache-control", b"no-cache"),
                 (b"content-length", b"0"),
-                *self.security,
             ]
             self.document = self.hub.document
-        self.ok.inc()
         await send({"type": "http.response.start", "status": 302, "headers": self.headers})
         await send({"type": "http.response.body", "body": b""})
 
@@ -224,18 +213,13 @@ class Views:
     def __init__(self, hub: Hub, metrics: Metrics, cors: Cors, art: ArtCache) -> None:
         self.hub, self.art = hub, art
         self.fresh: Fresh = answer_now
-        self.now_txt = NowTxtEndpoint(hub, metrics, cors, answer_now)
-        self.open = OpenEndpoint(hub, metrics, answer_now)
+        self.now_txt = NowTxtEndpoint(hub, answer_now)
+        self.open = OpenEndpoint(hub, answer_now)
         self.overlay_html = (STATIC / "overlay.html").read_bytes()
 
     def use_fresh(self, fresh: Fresh) -> None:
-        """Install the wake-on-read of the quota issue: every one-shot view awaits it."""
+        """Install the wake-on-read: every one-shot view awaits it."""
         self.fresh = self.now_txt.fresh = self.open.fresh = fresh
-
-    @property
-    def hot(self) -> dict[str, ASGIApp]:
-        """GET/HEAD paths answered around Starlette's stack (web/hot.py's HotRoutes)."""
-        return {NowTxtEndpoint.PATH: self.now_txt, OpenEndpoint.PATH: self.open}
 
     def routes(self) -> list[BaseRoute]:
         return [

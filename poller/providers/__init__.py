@@ -12,8 +12,6 @@ from typing import cast
 
 from poller.source import Build, Source, SourceContext
 
-POLLED_ELSEWHERE = frozenset({"spotify"})  # read by the Poller's own path for now
-
 
 def builder(name: str) -> Build:
     module = importlib.import_module(f"{__name__}.{name}")
@@ -21,11 +19,9 @@ def builder(name: str) -> Build:
 
 
 def build_sources(context: SourceContext) -> list[Source]:
-    """The configured sources other than Spotify, in preference order."""
+    """The configured sources, in preference order."""
     sources: list[Source] = []
     for name in context.settings.source_order:
-        if name in POLLED_ELSEWHERE:
-            continue
         source = builder(name)(context)
         if source is not None:
             sources.append(source)

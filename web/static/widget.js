@@ -184,7 +184,16 @@
     return node;
   }
 
-  var PROVIDERS = { spotify: "Spotify", lastfm: "Last.fm", listenbrainz: "ListenBrainz" };
+  /* The provider registry (shared/providers.py), one row a provider: [label, knows pause].
+   * tests/test_provider_registry.py checks this table against it. */
+  var PROVIDERS = {
+    spotify: ["Spotify", true],
+    lastfm: ["Last.fm", false],
+    listenbrainz: ["ListenBrainz", false],
+    push: ["Pushed", true]
+  };
+  function providerLabel(name) { var row = PROVIDERS[name || "spotify"]; return row ? row[0] : ""; }
+  function knowsPause(name) { var row = PROVIDERS[name || "spotify"]; return !row || row[1]; }
 
   /* The overlay page (/overlay) takes its options from its own URL, OBS users' only
    * control; it defaults to a dark theme on a transparent background. */
@@ -306,7 +315,7 @@
     var doc = this.doc, song = doc && doc.song;
     if (!doc) return "Loading\u2026";
     if (!song) return "Nothing playing yet";
-    var scrobbled = song.provider === "lastfm" || song.provider === "listenbrainz";
+    var scrobbled = !knowsPause(song.provider);
     if (song.source === "recent" || (scrobbled && !song.isPlaying)) {
       var when = song.playedAt ? Date.parse(song.playedAt) : NaN;
       return "Last played" + (isFinite(when) ? " \u00b7 " + ago(when) : "");
@@ -329,7 +338,7 @@
     this.status.textContent = label;
     this.statusRow.className = "status" + (playing ? " playing" : "");
     this.badge.hidden = !(doc && doc.demo);
-    this.via.textContent = song && !doc.demo ? PROVIDERS[song.provider] || "" : "";
+    this.via.textContent = song && !doc.demo ? providerLabel(song.provider) : "";
     this.via.hidden = !this.via.textContent;
     var name = song ? song.name || "Untitled" : "";
     if (song && o.clean) name = cleanTitle(name);
@@ -354,7 +363,7 @@
     var href = song && !message ? safeLink(song.url) || safeLink(song.spotifyUrl) : null;
     if (href) {
       this.link.href = href;
-      this.link.setAttribute("aria-label", label + ": " + name + " by " + this.artists.textContent + ". Open in " + (PROVIDERS[song.provider] || "Spotify"));
+      this.link.setAttribute("aria-label", label + ": " + name + " by " + this.artists.textContent + ". Open in " + (providerLabel(song.provider) || "Spotify"));
     } else {
       this.link.removeAttribute("href");
       this.link.removeAttribute("aria-label");

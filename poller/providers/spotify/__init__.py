@@ -1,1 +1,5 @@
 """Spotify: currently-playing, recently-played, tokens and the daily budget."""
+
+from poller.providers.spotify.source import build
+
+__all__ = ["build"]

@@ -1,0 +1,317 @@
+"""Spotify as a source: currently-playing with its quirks, the tokens, and the daily budget.
+
+Everything Spotify-specific the poller knows lives here: the 401-refresh-retry, the stray
+204 that is confirmed before it is believed, the recently-played fallback asked once per
+idle spell, the 429 gate, QUOTA_EXCEEDED kept in Redis, SPOTIFY_DAILY_BUDGET reserved
+before every call, and the setup causes the owner must fix. The round sees only a song or
+a SourceError.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable
+from typing import Any
+
+from poller import pacing, plan
+from poller.policy import AUTH_RETRY_S, is_playing
+from poller.providers.spotify.normalize import normalize_current, normalize_recent
+from poller.providers.spotify.tokens import TokenManager
+from poller.source import SourceContext, SourceError
+from shared import setup_errors
+from shared.config import Settings
+from shared.document import Provider, Song
+from shared.quota_store import Pause, QuotaStore
+from shared.spotify import (
+    Forbidden,
+    InvalidClient,
+    InvalidGrant,
+    NotConnected,
+    Paused,
+    QuotaExceeded,
+    RateLimited,
+    SpotifyClient,
+    Transient,
+    Unauthorized,
+)
+from shared.store import Store
+
+log = logging.getLogger("nowplaying.poller")
+
+
+class SpotifySource:
+    """Reads what plays on the owner's Spotify account; one per poller."""
+
+    name: Provider = "spotify"
+
+    def __init__(
+        self,
+        settings: Settings,
+        store: Store,
+        http: Any,
+        clock: Callable[[], float],
+        *,
+        demo: bool = False,
+    ) -> None:
+        self.settings = settings
+        self.store = store
+        self.clock = clock
+        self.client = SpotifyClient(
+            http=http, accounts_url=settings.accounts_url, api_url=settings.api_url, clock=clock
+        )
+        self.tokens = TokenManager(
+            store=store,
+            spotify=self.client,
+            client_id=settings.client_id,
+            client_secret=settings.client_secret,
+            env_refresh_token=settings.refresh_token,
+            env_access_token=settings.access_token,
+            clock_ms=self.now_ms,
+        )
+        self.quota = QuotaStore(store)
+        if not demo:  # the built-in simulated player costs no Spotify quota
+            self.client.reserve = self._reserve_call
+        self.state = "starting"  # the heartbeat's one word for this source
+        self.auth_error: str | None = None
+        self.setup_error: str | None = None  # a shared.setup_errors cause
+        self.auth_retry_at_ms = 0
+        self.auth_token_seen: str | None = None
+        self.pause: Pause | None = None
+        self.used = 0  # calls in the rolling 24 h, as last seen
+        self.pacing_logged = False
+        self.confirming_204 = False
+        self.fallback_active = False
+        self.recent: Song | None = None
+        self.song: Song | None = None  # the last item this source reported
+
+    def now_ms(self) -> int:
+        return int(self.clock() * 1000)
+
+    @property
+    def configured(self) -> bool:
+        s = self.settings
+        return setup_errors.configured(s.client_id, s.client_secret) or bool(s.access_token)
+
+    # -- the read ------------------------------------------------------------------------
+
+    async def read(self, now_ms: int) -> Song | None:
+        """The playing item, the latest played one, or None; SourceError otherwise."""
+        if not self.configured:
+            return self._not_configured()
+        if now_ms < self.client.blocked_until_s * 1000:
+            self.state = "rate_limited"
+            raise SourceError(
+                "rate_limited", "Spotify answered 429", self.client.blocked_until_s - now_ms / 1000
+            )
+        if self.auth_error and not await self._auth_retry_due(now_ms):
+            raise self._auth_error(self.auth_error, self.settings.poll_interval)
+        try:
+            async with asyncio.timeout(self.settings.poll_timeout_s):
+                song = await self._fetch()
+        except Paused as exc:
+            raise await self._paused(exc) from None
+        except RateLimited as exc:
+            wait = max(0.0, exc.until_s - self.clock())
+            log.warning("Spotify answered 429: no calls for %.0f s", wait)
+            self.state = "rate_limited"
+            raise SourceError("rate_limited", "Spotify answered 429", wait) from None
+        except InvalidGrant:
+            raise await self._auth_failed(setup_errors.INVALID_GRANT) from None
+        except InvalidClient:
+            raise await self._auth_failed(setup_errors.INVALID_CLIENT) from None
+        except NotConnected:
+            raise await self._auth_failed(setup_errors.NO_REFRESH_TOKEN) from None
+        except Forbidden as exc:
+            cause = setup_errors.from_forbidden(exc.message)
+            if cause is not None:
+                raise await self._auth_failed(cause) from None
+            raise self._transient(str(exc), None) from None
+        except (Transient, Unauthorized, TimeoutError) as exc:
+            reason = "timeout" if isinstance(exc, TimeoutError) else str(exc)
+            unreachable = isinstance(exc, TimeoutError) or getattr(exc, "unreachable", False)
+            raise self._transient(
+                reason, setup_errors.UNREACHABLE if unreachable else None
+            ) from None
+        self._succeeded(song)
+        return song
+
+    async def _fetch(self) -> Song | None:
+        body = await self._authorized(self.client.currently_playing)
+        received = self.now_ms()
+        song = normalize_current(body, received) if body else None
+        if song is not None:
+            self.fallback_active = False
+            self.confirming_204 = False
+            return song
+        if body is None and plan.hold_empty_answer(self.song, self.confirming_204):
+            # Possibly a stray 204 in the middle of a track: show the item on, confirm soon.
+            self.confirming_204 = True
+            return self.song
+        self.confirming_204 = False
+        if not self.fallback_active:
+            # recently-played changes only when an item ends, so ask once per idle spell.
+            self.recent = normalize_recent(await self._authorized(self.client.recently_played))
+            self.fallback_active = True
+        return self.recent
+
+    async def _authorized(self, call: Callable[[str], Any]) -> Any:
+        """A Web API call; on 401, refresh once and retry once."""
+        token = await self.tokens.access_token()
+        try:
+            return await call(token)
+        except Unauthorized:
+            await self.tokens.invalidate(token)
+            return await call(await self.tokens.access_token())
+
+    def _succeeded(self, song: Song | None) -> None:
+        if self.auth_error:
+            log.info("Spotify authorization works again")
+        if self.pause is not None:
+            log.info("Spotify calls resumed (the %s pause is over)", self.pause.reason)
+        self.auth_error = self.setup_error = None
+        self.pause = None
+        self.state = "ok"
+        self.song = song
+
+    # -- the schedule --------------------------------------------------------------------
+
+    async def next_delay(
+        self, now_ms: int, song: Song | None, idle_since_ms: int | None, watched: bool
+    ) -> float:
+        """Seconds to the next read after a good one: the pure plan, paced by the budget.
+        A spent budget brings the next read forward: it is refused before any call is
+        made, and the document says until when (`pausedUntil`)."""
+        used = await _quietly(self.quota.calls_24h(now_ms))
+        if isinstance(used, int):
+            self.used = used
+        if self.used >= self.settings.daily_budget:
+            spent = await _quietly(self.quota.pause_if_spent(now_ms, self.settings.daily_budget))
+            if isinstance(spent, Pause):
+                return plan.MIN_DELAY_S
+        situation = plan.Situation(
+            now_ms=now_ms,
+            song=song,
+            watched=watched,
+            used=self.used,
+            budget=self.settings.daily_budget,
+            poll_s=self.settings.poll_interval,
+            idle_poll_s=self.settings.idle_poll_interval,
+            idle_since_ms=idle_since_ms,
+            confirming_204=self.confirming_204,
+        )
+        return plan.next_poll(situation).delay_s
+
+    def paced_interval(self) -> float:
+        """The watched interval the budget allows now (a new stream waits no longer)."""
+        s = self.settings
+        return pacing.paced_interval(s.poll_interval, self.used, s.daily_budget)
+
+    # -- the budget ----------------------------------------------------------------------
+
+    async def _reserve_call(self, endpoint: str) -> None:
+        """Record a Spotify call in the shared budget before it is made, or refuse it."""
+        now = self.now_ms()
+        try:
+            reservation = await self.quota.reserve(now, self.settings.daily_budget)
+        except Exception as exc:
+            # Without Redis the call cannot be counted, so it is not made.
+            raise Transient(f"budget unavailable ({type(exc).__name__})") from None
+        self.used = reservation.used
+        if reservation.pause is not None:
+            raise Paused(reservation.pause.until_ms / 1000, reservation.pause.reason)
+        if not pacing.is_pacing(self.used, self.settings.daily_budget):
+            self.pacing_logged = False  # so that the next pacing spell is logged again
+        elif not self.pacing_logged:
+            self.pacing_logged = True
+            log.info(
+                "pacing: %d of %d Spotify calls used in 24 h; polls grow further apart",
+                self.used,
+                self.settings.daily_budget,
+            )
+
+    async def _paused(self, exc: Paused) -> SourceError:
+        """No Spotify call until the pause ends; the document says until when."""
+        now = self.now_ms()
+        pause = Pause(int(exc.until_s * 1000), exc.reason)
+        if isinstance(exc, QuotaExceeded):
+            await _quietly(self.quota.set_pause(pause, now))
+        what = "Spotify's daily quota" if pause.reason == "quota" else "SPOTIFY_DAILY_BUDGET"
+        if self.pause is None or self.pause.until_ms != pause.until_ms:
+            log.warning(
+                "%s is spent: no Spotify calls for %.0f min", what, (pause.until_ms - now) / 60000
+            )
+        self.pause = pause
+        self.state = "paused"
+        return SourceError(
+            "paused",
+            f"Spotify may not be called ({what} is spent)",
+            max(0.0, (pause.until_ms - now) / 1000),
+        )
+
+    # -- what only the owner can fix -----------------------------------------------------
+
+    def _not_configured(self) -> Song | None:
+        """No Spotify app configured: stay up and idle, saying so in the heartbeat."""
+        if self.setup_error != setup_errors.NOT_CONFIGURED:
+            log.warning(setup_errors.log_line(setup_errors.NOT_CONFIGURED))
+        self.setup_error = setup_errors.NOT_CONFIGURED
+        self.state = "not_connected"
+        raise SourceError(
+            "config", "no Spotify app configured", AUTH_RETRY_S, setup_errors.NOT_CONFIGURED
+        )
+
+    async def _auth_retry_due(self, now: int) -> bool:
+        """Retry every 5 minutes, or at once when a new refresh token was stored."""
+        record = await _quietly(self.store.refresh_record())
+        token = record.token if record else None
+        return now >= self.auth_retry_at_ms or (token is not None and token != self.auth_token_seen)
+
+    async def _auth_failed(self, cause: str) -> SourceError:
+        """Only the user can fix this: say how once, keep every token, re-check rarely."""
+        if self.auth_error != cause:
+            log.error(setup_errors.log_line(cause))
+        self.auth_error = self.setup_error = cause
+        self.auth_retry_at_ms = self.now_ms() + int(AUTH_RETRY_S * 1000)
+        record = await _quietly(self.store.refresh_record())
+        self.auth_token_seen = record.token if record else None
+        return self._auth_error(cause, self.settings.poll_interval)
+
+    def _auth_error(self, cause: str, recheck_s: float) -> SourceError:
+        """Re-checked every `recheck_s` (a Redis read, no call): a token stored by /login
+        or `nowplaying auth` is used at once."""
+        self.state = "auth_error"
+        message = f"Spotify refused the credentials ({cause}): reconnect"
+        return SourceError("auth", message, recheck_s, cause)
+
+    def _transient(self, reason: str, cause: str | None) -> SourceError:
+        """Back off (the round's slot does); name a setup cause in the log once per spell."""
+        if cause is not None and self.setup_error != cause:
+            log.warning(setup_errors.log_line(cause))
+        self.setup_error = cause
+        self.state = "error"
+        log.warning("Spotify poll failed (%s)", reason)
+        return SourceError("unavailable", f"Spotify poll failed ({reason})", None, cause)
+
+    def take_calls(self) -> dict[str, int]:
+        return dict(self.client.take_calls())
+
+    @property
+    def playing(self) -> bool:
+        return is_playing(self.song)
+
+
+async def _quietly(coro: Any) -> Any:
+    """A Redis call whose failure must not stop a read (Redis may come back)."""
+    try:
+        return await coro
+    except Exception as exc:  # redis errors of every kind, fakeredis' included
+        log.warning("redis unavailable: %s", type(exc).__name__)
+        return None
+
+
+def build(context: SourceContext) -> SpotifySource:
+    """Always built when named, configured or not: unconfigured, it says what to set."""
+    return SpotifySource(
+        context.settings, context.store, context.http, context.clock, demo=context.demo
+    )
