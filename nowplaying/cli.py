@@ -1,4 +1,4 @@
-"""The `nowplaying` command: run, web, poller, auth, simulator, push.
+"""The `nowplaying` command: run, web, poller, auth, simulator, privacy, push.
 
 Configuration errors exit with status 2 and one line that names the variable.
 """
@@ -35,7 +35,7 @@ def build_parser() -> argparse.ArgumentParser:
     for name, text in (
         ("run", "web app + poller in one process (embedded store and demo player by default)"),
         ("web", "the web app alone"),
-        ("simulator", "the simulated Spotify (accounts service + Web API)"),
+        ("simulator", "the simulated Spotify, Last.fm, ListenBrainz and Lanyard"),
     ):
         cmd = sub.add_parser(name, help=text, description=text)
         cmd.add_argument("--host", default=None, help="address to listen on (default: HOST)")
@@ -46,6 +46,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     auth.add_argument("--no-browser", action="store_true", help="only print the URL")
     auth.add_argument("--timeout", type=float, default=300.0, help="seconds to wait (300)")
+    privacy = sub.add_parser(
+        "privacy",
+        help="hide (nothing playing, at once) or show the card again",
+        description="the privacy switch; needs REDIS_URL",
+    )
+    privacy.add_argument("action", choices=("hide", "show"))
     from nowplaying.push_cli import add_parser as add_push
 
     add_push(sub)
@@ -78,6 +84,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             from nowplaying.simulator.server import serve_simulator
 
             return serve_simulator(host, port, settings.redirect_uri)
+        if args.command == "privacy":
+            from nowplaying.privacy_cli import privacy_main
+
+            return privacy_main(settings, args.action)
         if args.command == "push":
             from nowplaying.push_cli import push_main
 

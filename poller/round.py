@@ -52,7 +52,11 @@ class Round:
         """For the heartbeat: each source's state and, when failing, what to do."""
         states = self.choice.states if self.choice else {}
         return {
-            name: {"state": states.get(name, "unknown"), "error": status.message}
+            name: {
+                "state": states.get(name, "unknown"),
+                "error": status.message,
+                "setup": status.cause,
+            }
             for name, status in self.statuses().items()
         }
 

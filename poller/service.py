@@ -20,10 +20,11 @@ from typing import Any
 import httpx
 
 from poller import policy, push_wake
-from poller.changes import should_publish
 from poller.failover import Choice
 from poller.providers import build_sources
 from poller.providers.spotify.source import SpotifySource
+from poller.publisher import PUBLISH_FAILURES_STALE as PUBLISH_FAILURES_STALE
+from poller.publisher import Publisher
 from poller.round import Round
 from poller.source import SourceContext
 from poller.timer import SchedulerTimer, Timer
@@ -41,7 +42,6 @@ from shared.wake import Wake
 log = logging.getLogger("nowplaying.poller")
 
 LEADER_TTL_MS = 10_000
-PUBLISH_FAILURES_STALE = 3  # consecutive failed publishes before the stored song goes stale
 WAKE_COALESCE_MS = 1000
 
 
@@ -91,7 +91,14 @@ class Poller:
         self.loop_failures = 0  # rounds that raised: a bug, backed off like an outage
         self._lock = asyncio.Lock()
         self.leader_ttl_ms = LEADER_TTL_MS
-        self.publish_failures = 0
+        self.publisher = Publisher(
+            settings,
+            store,
+            demo=demo,
+            now_ms=self.now_ms,
+            context=lambda: self.spotify.client.context if self.spotify else (None, None),
+            leading=lambda: self.is_leader,
+        )
         self.quota = QuotaStore(store)
         self.token_authorized_at: int | None = None
         self.token_warned_day: int | None = None
@@ -165,6 +172,7 @@ class Poller:
             min(self.leader_ttl_ms / 3000, self.settings.poll_interval), self.keepalive
         )
         self.wake_task = asyncio.create_task(self._listen_for_wakes())
+        await self.publisher.start()
         await self.keepalive()
 
     async def stop(self) -> None:
@@ -174,6 +182,7 @@ class Poller:
         if self.wake_task is not None:
             await cancel_and_wait([self.wake_task])
             self.wake_task = None
+        await self.publisher.stop()
         await push_wake.stop(self)
         async with asyncio.timeout(1.0):
             with contextlib.suppress(Exception):
@@ -329,6 +338,8 @@ class Poller:
         """A view asked for a fresh document: poll now if the last poll is too old, or,
         when a stream opened, no later than a watched poller would. Many requests, one
         poll: the poll job is replaced, never added. True when the poll was moved."""
+        if self.publisher.on_wake(reason):  # `privacy`: hide/show republishes at once
+            return False
         if not self.is_leader or self.scheduler_missing():
             return False
         if reason == Wake.PUSH:  # a submission: read the pushed item now, no 1 s coalescing
@@ -373,41 +384,11 @@ class Poller:
         paused_until: int | None = None,
     ) -> None:
         """Store and publish a change: the round's choice, with the pause it chose (none
-        while another source answers)."""
-        floor = self.published["version"] if self.published else 0
-        fallback = self.published
-        stale = stale or paused_until is not None
-
-        def change(stored: Document | None) -> Document | None:
-            base = stored or fallback
-            new_song = (base["song"] if base else None) if keep_song else song
-            if stored is not None and not should_publish(
-                stored, new_song, stale=stale, demo=self.demo, paused_until=paused_until
-            ):
-                return None
-            version = max(stored["version"] if stored else 0, floor) + 1
-            return {
-                "version": version,
-                "updatedAt": self.now_ms(),
-                "stale": stale,
-                "demo": self.demo,
-                "pausedUntil": paused_until,
-                "song": new_song,
-            }
-
-        try:
-            document = await self.store.transition(change)
-        except Exception as exc:
-            log.warning("could not publish (redis: %s); will retry", type(exc).__name__)
-            self.publish_failures += 1
-            if not keep_song and self.publish_failures >= PUBLISH_FAILURES_STALE:
-                # What readers have is no longer what plays: say so with the stored song.
-                await self._publish(None, stale=True, keep_song=True)
-            return
-        if not keep_song:
-            self.publish_failures = 0
-        if document is not None:
-            self.published = document
+        while another source answers). The publisher (poller/publisher.py) does the rest:
+        hide rules, the privacy switch, the history, the delay line."""
+        self.published = await self.publisher.publish(
+            song, stale=stale, keep_song=keep_song, paused_until=paused_until, floor=self.published
+        )
 
     async def _record(self, outcome: str) -> None:
         self.outcomes[outcome] += 1

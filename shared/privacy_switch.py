@@ -1,28 +1,82 @@
-"""The privacy switch: hide everything public at once, and show it again.
-
-The switch is one Redis key (`Keys.privacy`, `P:privacy:hidden`): present while hidden.
-Flipping it publishes `privacy` on `Keys.wake`, so a poller (and whatever else listens to
-wake requests) acts at once instead of at its next poll. `nowplaying privacy hide|show`
-and the admin page's button both go through these two functions.
+"""The privacy switch of `nowplaying privacy hide|show` and the admin page, over
+`P:privacy:hidden`: set while hidden. While it is set the poller's publisher writes every
+document with `song: null`; `hide` also publishes that at once through `Store.transition`
+(so every open stream says nothing is playing within a second, with no poller running), and
+both ask the poller to republish (a `privacy` wake) so that `show` brings the card back
+without waiting for the next poll.
 """
 
 from __future__ import annotations
 
 import time
+from typing import Any
 
+from shared.document import Document, decode
 from shared.store import Store
+from shared.wake import Wake
 
-WAKE_MESSAGE = "privacy"
-
-
-async def set_hidden(store: Store, hidden: bool) -> None:
-    """Hide (set the key, its value the ms epoch it was set) or show (delete it), then wake."""
-    if hidden:
-        await store.redis.set(store.keys.privacy, str(int(time.time() * 1000)))
-    else:
-        await store.redis.delete(store.keys.privacy)
-    await store.redis.publish(store.keys.wake, WAKE_MESSAGE)
+WAKE = Wake.PRIVACY  # the reason on P:wake that asks the poller to republish at once
+WAKE_MESSAGE = WAKE  # the owner pages' name for it
 
 
 async def is_hidden(store: Store) -> bool:
     return bool(await store.redis.exists(store.keys.privacy))
+
+
+async def set_hidden(store: Store, hidden: bool) -> None:
+    """Flip the switch; hiding also publishes nothing-playing at once. Either way the
+    poller is woken to republish what the switch now allows."""
+    if hidden:
+        await store.redis.set(store.keys.privacy, str(int(time.time() * 1000)))
+        await publish_nothing(store, int(time.time() * 1000))
+    else:
+        await store.redis.delete(store.keys.privacy)
+        await republish_live(store, int(time.time() * 1000))
+    await store.redis.publish(store.keys.wake, WAKE)
+
+
+async def publish_nothing(store: Store, now_ms: int) -> Document | None:
+    """A new version with `song: null` (the rest of the document kept), unless it is one."""
+
+    def change(stored: Document | None) -> Document | None:
+        if stored is not None and stored["song"] is None:
+            return None
+        if stored is None:
+            return {
+                "version": 1,
+                "updatedAt": now_ms,
+                "stale": False,
+                "demo": False,
+                "pausedUntil": None,
+                "song": None,
+            }
+        return stored | {"version": stored["version"] + 1, "updatedAt": now_ms, "song": None}
+
+    return await store.transition(change)
+
+
+async def republish_live(store: Store, now_ms: int) -> Document | None:
+    """`show`: what readers would see without the switch back in P:current at once: the
+    delay line's last output (P:live:shown) under PRIVACY_DELAY, else the live document
+    (P:live). Nothing to bring back (no poller ever published): None."""
+    raw: Any = await store.redis.get(shown_key(store)) or await store.redis.get(store.keys.live)
+    live = decode(raw) if raw else None
+    if live is None or live["song"] is None:
+        return None
+
+    def change(stored: Document | None) -> Document | None:
+        version = (stored["version"] if stored else 0) + 1
+        return live | {"version": version, "updatedAt": now_ms}
+
+    return await store.transition(change)
+
+
+def delay_key(store: Store) -> str:
+    """The pending documents of PRIVACY_DELAY's delay line (a sorted set by due time)."""
+    return f"{store.keys.live}:pending"
+
+
+def shown_key(store: Store) -> str:
+    """Under PRIVACY_DELAY: the delay line's last output before the switch's mask (what
+    P:current says when the switch is off). Absent without a delay."""
+    return f"{store.keys.live}:shown"

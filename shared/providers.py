@@ -32,6 +32,9 @@ PROVIDERS: tuple[ProviderInfo, ...] = (
     ProviderInfo("spotify", "Spotify", True, True, True, SPOTIFY_IMAGES, costs_budget=True),
     ProviderInfo("lastfm", "Last.fm", False, False, True, (r"lastfm\.freetls\.fastly\.net",)),
     ProviderInfo("listenbrainz", "ListenBrainz", False, False, True, COVER_ART_ARCHIVE),
+    # Lanyard: Discord's Spotify activity; a position from its timestamps, no pause (a paused
+    # track is no activity), art on Spotify's image CDN.
+    ProviderInfo("lanyard", "Lanyard", True, False, True, SPOTIFY_IMAGES),
     # Pushed to the ingest routes: a position from the moment of receipt (0 when the client
     # names none), pauses told by Web Scrobbler and /api/ingest; its art is any https image
     # on a host the art policy accepts (web/ingest/), so it adds no host of its own.

@@ -20,6 +20,10 @@ INVALID_GRANT: Final = "invalid_grant"
 PREMIUM_REQUIRED: Final = "premium_required"
 USER_NOT_REGISTERED: Final = "user_not_registered"
 UNREACHABLE: Final = "unreachable"
+LANYARD_USER_NOT_MONITORED: Final = "lanyard_user_not_monitored"
+
+# Lanyard's own invite (its root answer's `discord_invite`; the README links the same server).
+LANYARD_INVITE: Final = "https://discord.gg/lanyard"
 
 # Spotify's own 403 texts for Development Mode apps (since 2026-02/03).
 PREMIUM_TEXT: Final = "Active premium subscription required for the owner of the app"
@@ -89,6 +93,16 @@ ADVICE: Final[dict[str, Advice]] = {
         "with backoff.",
         "Check that the poller's host can reach api.spotify.com and accounts.spotify.com "
         "(DNS, firewall, HTTPS proxy).",
+        True,
+    ),
+    LANYARD_USER_NOT_MONITORED: Advice(
+        LANYARD_USER_NOT_MONITORED,
+        'Lanyard answered "user_not_monitored": it does not monitor the Discord user '
+        "LANYARD_USER_ID names (Lanyard only sees the presence of members of its Discord "
+        "server).",
+        f"Join the Lanyard Discord server ({LANYARD_INVITE}) so Lanyard monitors your "
+        "presence, and check that LANYARD_USER_ID is your Discord user id (Developer Mode, "
+        "then Copy User ID on your profile); the poller retries every 5 minutes.",
         True,
     ),
 }

@@ -169,6 +169,9 @@ class SpotifyClient:
     blocked_until_s: float = 0.0
     calls: Counter[str] = field(default_factory=Counter)
     reserve: Reserve | None = None  # records each call in the budget first; may raise Paused
+    # (item id, context URI) of the last currently-playing body: PRIVACY_HIDE's `context:`
+    # rules need it, and the document has no context field.
+    context: tuple[str | None, str | None] = (None, None)
 
     def _check_gate(self) -> None:
         if self.clock() < self.blocked_until_s:
@@ -278,6 +281,8 @@ class SpotifyClient:
         body: dict[str, Any] | None = await self._get(
             "currently-playing", "/me/player/currently-playing", token, params
         )
+        if body is not None:  # a 204 (perhaps a stray one) keeps the item's context
+            self.context = context_of(body)
         return body
 
     async def recently_played(self, token: str) -> dict[str, Any] | None:
@@ -290,6 +295,19 @@ class SpotifyClient:
         """Counts since the last take, for the stats the web app exports."""
         taken, self.calls = self.calls, Counter()
         return taken
+
+
+def context_of(body: object) -> tuple[str | None, str | None]:
+    """(item id, context URI) of a currently-playing body; None where it has none."""
+    if not isinstance(body, dict):
+        return (None, None)
+    item, context = body.get("item"), body.get("context")
+    item_id = item.get("id") if isinstance(item, dict) else None
+    uri = context.get("uri") if isinstance(context, dict) else None
+    return (
+        item_id if isinstance(item_id, str) else None,
+        uri if isinstance(uri, str) and uri else None,
+    )
 
 
 def token_client(http: httpx.AsyncClient, accounts_url: str) -> SpotifyClient:

@@ -1,4 +1,4 @@
-"""Issue #13 rows 4 and 14: wrong admin tokens are slowed down per address (and logged
+"""Wrong admin tokens are slowed down per address (and logged
 without the guess); /readyz and /metrics read Redis at most once a second."""
 
 from __future__ import annotations

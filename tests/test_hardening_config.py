@@ -1,5 +1,5 @@
-"""Issue #13, configuration rows: the admin token's length (4), secrets in URLs (9), CORS
-origins (11), and the new limits' variables."""
+"""Configuration that guards a public instance: the admin token's length, secrets in URLs,
+CORS origins, and the limits' variables."""
 
 from __future__ import annotations
 

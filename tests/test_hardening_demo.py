@@ -1,4 +1,4 @@
-"""Issue #13 row 1: the demo's simulator is not reachable from the web port; its art is
+"""The demo's simulator is not reachable from the web port; its art is
 served same-origin; what `nowplaying simulator` exposes validates its input and never
 redirects anywhere but the registered redirect URI."""
 

@@ -1,4 +1,4 @@
-"""Issue #13 rows 7, 8 and 15: names cleaned once in the normalizer, and documents from
+"""Names cleaned once in the normalizer, and documents from
 Redis checked whole before anyone serves them."""
 
 from __future__ import annotations

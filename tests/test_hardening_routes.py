@@ -1,4 +1,4 @@
-"""Issue #13, web rows answered by the app itself: 16 (redirects never built from Host)."""
+"""Answers the app builds itself: redirects are never built from the Host header."""
 
 from __future__ import annotations
 

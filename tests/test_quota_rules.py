@@ -1,4 +1,4 @@
-"""The pure decisions of issue #10: budget, pacing, next-poll plan, 204 confirmation,
+"""The pure decisions of the daily budget: budget, pacing, next-poll plan, 204 confirmation,
 freshness, repeat-one, and the two new variables. No mocks, no I/O."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""The web side of #10 against the ASGI app: /readyz and /metrics report the budget and
+"""The web side of the daily budget against the ASGI app: /readyz and /metrics report the budget and
 the pause, and views that find the last poll old ask the poller for one."""
 
 from __future__ import annotations

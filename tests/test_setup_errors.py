@@ -16,6 +16,7 @@ def test_every_cause_has_a_message_and_an_action() -> None:
         se.PREMIUM_REQUIRED,
         se.USER_NOT_REGISTERED,
         se.UNREACHABLE,
+        se.LANYARD_USER_NOT_MONITORED,
     }
     assert set(se.ADVICE) == causes
     assert all(se.ADVICE[c].message and se.ADVICE[c].action for c in causes)
@@ -115,3 +116,9 @@ def test_the_log_line_carries_the_message_and_the_fix() -> None:
 def test_only_both_app_credentials_count_as_configured() -> None:
     assert se.configured("id", "secret")
     assert not se.configured("id", None) and not se.configured(None, "secret")
+
+
+def test_lanyards_unknown_user_says_to_join_its_discord_server() -> None:
+    found = se.ADVICE[se.LANYARD_USER_NOT_MONITORED]
+    assert "user_not_monitored" in found.message
+    assert "https://discord.gg/lanyard" in found.action and "LANYARD_USER_ID" in found.action

@@ -22,6 +22,7 @@ from web.configure import configure
 from web.cors import Cors
 from web.headers import PolicyHeaders
 from web.health import Health
+from web.history import HistoryViews
 from web.home import HomePage
 from web.hot import NowPlayingEndpoint, RawRoutes
 from web.ingest import Ingest
@@ -60,8 +61,9 @@ def build_app(runtime: WebRuntime, extra_routes: list[BaseRoute] | None = None) 
     stream = StreamGate(StreamEndpoint(hub, runtime.metrics, cors), runtime.limiter)
     pages = Pages()
     views = Views(hub, runtime.metrics, cors, runtime.art)
-    views.use_fresh(runtime.fresh_view)  # one-shot views wake the poller (#10)
+    views.use_fresh(runtime.fresh_view)  # one-shot views wake the poller
     health = Health(runtime)
+    history = HistoryViews(settings, runtime.store, runtime.art, version=lambda: hub.version)
     setup = Setup(settings, runtime.store, runtime.http, runtime.admin)
     ingest = Ingest(settings, runtime.store, shown=lambda: hub.document)
     home = HomePage(settings, hub)  # the card page, its og: meta and the first-run note
@@ -73,6 +75,7 @@ def build_app(runtime: WebRuntime, extra_routes: list[BaseRoute] | None = None) 
         Route("/api/stream", stream),  # raw: GET/HEAD via RawRoutes; here OPTIONS, 405
         Route("/widget.js", pages.widget),
         *views.routes(),  # /embed.svg, /overlay, /now.txt, /open
+        *history.routes(),  # /api/history, /history.svg
         Route("/healthz", health.healthz),
         Route("/readyz", health.readyz),
         Route("/metrics", health.metrics),

@@ -61,7 +61,7 @@ class ArtPolicy:
     def from_settings(cls, settings: object) -> ArtPolicy:
         """The configured providers' base URLs; Last.fm's and ListenBrainz's only where
         the settings have them (read with defaults, so older settings work too)."""
-        names = ("api_url", "lastfm_api_url", "listenbrainz_api_url")
+        names = ("api_url", "lastfm_api_url", "listenbrainz_api_url", "lanyard_api_url")
         return cls.from_urls(getattr(settings, name, None) for name in names)
 
     def is_provider(self, url: str) -> bool:

@@ -18,6 +18,23 @@ REAUTH_ACTION = (
 )
 
 
+def source_setup(sources: dict[str, Any]) -> dict[str, str]:
+    """The first source that names a setup cause (`sources[name]["setup"]`, e.g. Lanyard's
+    `lanyard_user_not_monitored`) as the report's `setup`, `message` and `action`; the
+    document may still come from another source, so `auth` is left alone."""
+    for name, entry in sources.items():
+        cause = entry.get("setup") if isinstance(entry, dict) else None
+        found = setup_errors.advice(cause if isinstance(cause, str) else None)
+        if found is not None:
+            return {
+                "setup": found.cause,
+                "setupSource": str(name),
+                "message": found.message,
+                "action": found.action,
+            }
+    return {}
+
+
 def readiness(
     *, redis_error: str | None, beat: Heartbeat | None, now_ms: int, stale_after_s: float
 ) -> tuple[int, dict[str, Any]]:
@@ -49,4 +66,6 @@ def readiness(
             report["action"] = f"The refresh token expires in {days:.0f} days: reconnect soon."
         if beat["sources"]:
             report["sources"] = beat["sources"]  # each source's state and what to fix
+            if "setup" not in report:
+                report.update(source_setup(beat["sources"]))
     return (200 if ready else 503), report

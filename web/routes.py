@@ -67,6 +67,8 @@ ROUTES: tuple[RoutePolicy, ...] = (
     RoutePolicy("/api/stream", cors=True, raw=True),
     RoutePolicy("/widget.js", cors=True),
     RoutePolicy("/embed.svg", cors=True, csp=CSP_SVG),
+    RoutePolicy("/api/history", cors=True),
+    RoutePolicy("/history.svg", cors=True, csp=CSP_SVG),
     RoutePolicy("/now.txt", cors=True),
     RoutePolicy("/overlay", csp=CSP_FRAMEABLE_PAGE),
     RoutePolicy("/open"),  # a redirect

@@ -33,9 +33,9 @@ def gradient_png(color: str, size: int) -> bytes:
 
 
 def catalog_png(name: str, keys: dict[str, str]) -> bytes | None:
-    """The PNG for an art file name `<key>-<size>.png` (sizes 64, 300, 640), where `keys`
+    """The PNG for an art file name `<key>-<size>.png` (sizes 34, 64, 174, 300, 640), where `keys`
     maps each catalog key to its colour; None for any other name."""
-    match = re.fullmatch(r"(\w{1,64})-(64|300|640)\.png", name)
+    match = re.fullmatch(r"(\w{1,64})-(34|64|174|300|640)\.png", name)
     if match is None or match.group(1) not in keys:
         return None
     return gradient_png(keys[match.group(1)], int(match.group(2)))

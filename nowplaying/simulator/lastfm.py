@@ -3,6 +3,10 @@ examples (https://www.last.fm/api/show/user.getRecentTracks,
 https://lastfm-docs.github.io/api-docs/user/getRecentTracks): errors as
 `{"error": N, "message": ...}` with the HTTP statuses the examples show, images small to
 extralarge with an empty `#text` when a track has no art, now-playing with `@attr`.
+As recorded answers show (nicotine-plus/nicotine-plus issue #1574, rmmh/skybot PR #18):
+the image sizes are small 34, medium 64, large 174 and extralarge 300 px (Last.fm's
+`/i/u/34s/`, `64s`, `174s`, `300x300` paths), and `recenttracks.track` is one object, not a
+list, when the answer holds a single track.
 Mount it at `/lastfm/2.0/`; `/_sim/faults` injects faults.
 """
 
@@ -36,12 +40,13 @@ def _error(kind: str) -> JSONResponse:
 
 def track_json(sim: ScrobbleSim, item: Item) -> dict[str, Any]:
     artist = " & ".join(item.artists)
-    by_size = {img["width"]: img["url"] for img in sim.player.images(item)}
-    sizes = (("small", 64), ("medium", 64), ("large", 300), ("extralarge", 300))
+    sizes = (("small", 34), ("medium", 64), ("large", 174), ("extralarge", 300))
     return {
         "artist": {"mbid": "", "#text": artist},
         "streamable": "0",
-        "image": [{"size": name, "#text": by_size.get(px, "")} for name, px in sizes],
+        "image": [
+            {"size": name, "#text": sim.player.art_url(item, px) or ""} for name, px in sizes
+        ],
         "mbid": recording_mbid(item) or "",
         "album": {"mbid": release_mbid(item) or "", "#text": item.album},
         "name": item.name,
@@ -78,7 +83,8 @@ def build_lastfm_app(sim: ScrobbleSim) -> Starlette:
         total = len(sim.player.history)
         attr = {"user": sim.user, "page": "1", "perPage": str(limit), "total": str(total)}
         attr["totalPages"] = str(max(1, -(-total // limit)))
-        return JSONResponse({"recenttracks": {"track": tracks, "@attr": attr}})
+        one: Any = tracks[0] if len(tracks) == 1 else tracks  # Last.fm's single-item quirk
+        return JSONResponse({"recenttracks": {"track": one, "@attr": attr}})
 
     async def faults(request: Request) -> Response:
         return JSONResponse(await sim.control(request))

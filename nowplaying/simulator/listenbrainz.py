@@ -3,7 +3,12 @@ shaped after its documentation (https://listenbrainz.readthedocs.io/en/latest/us
 .../users/api/core.html, .../users/api/index.html#rate-limiting): `X-RateLimit-*` headers on
 every answer and 429 past the window, 404 `{"code", "error"}` for an unknown user, 401 for a
 wrong token, listens newest first with `mbid_mapping` (release and cover art ids), and a
-playing-now listen without `listened_at` or mapping. Mount it at `/listenbrainz`.
+playing-now listen without `listened_at` or mapping. Listens look as a Spotify-listening
+client submits them (json.html's additional_info fields, Web Scrobbler's
+ListenBrainzTrackMeta): `duration` in seconds, `spotify_id` and `origin_url` as
+open.spotify.com track URLs, `music_service` "spotify.com", MBIDs left empty; the server's
+mapping of some recordings has no release (no `release_mbid`, no Cover Art Archive ids), and
+a local file has no mapping at all. Mount it at `/listenbrainz`.
 """
 
 from __future__ import annotations
@@ -48,33 +53,61 @@ class Window:
         }
 
 
-def listen_json(sim: ScrobbleSim, item: Item, listened_at: int | None) -> dict[str, Any]:
+# Catalogue tracks MusicBrainz knows the recording of but not the release it was played from.
+MAPPED_WITHOUT_RELEASE = frozenset({"3n3Ppam7vgaVa1iaRUc9Lp"})
+
+
+def additional_info(item: Item) -> dict[str, Any]:
+    """What a client submitting Spotify plays sends: seconds, the track's URL, empty MBIDs."""
     info: dict[str, Any] = {
-        "duration_ms": item.duration_ms,
+        "duration": item.duration_ms // 1000,
         "submission_client": "nowplaying simulator",
+        "submission_client_version": "1.0",
+        "artist_mbids": [],
+        "release_mbid": "",
+        "recording_mbid": "",
     }
+    if item.id:
+        url = f"https://open.spotify.com/track/{item.id}"
+        info |= {"spotify_id": url, "origin_url": url, "music_service": "spotify.com"}
+    return info
+
+
+def mapping(item: Item) -> dict[str, Any] | None:
+    """The server's `mbid_mapping`: None for a local file, no release for some tracks."""
+    recording, release = recording_mbid(item), release_mbid(item)
+    if not (recording and release):
+        return None
+    found: dict[str, Any] = {
+        "recording_mbid": recording,
+        "recording_name": item.name,
+        "artist_mbids": [],
+        "artists": [
+            {"artist_credit_name": a, "artist_mbid": "", "join_phrase": ""} for a in item.artists
+        ],
+    }
+    if item.id in MAPPED_WITHOUT_RELEASE:
+        return found
+    return found | {
+        "release_mbid": release,
+        "caa_id": 1000 + sum(map(ord, item.album)),
+        "caa_release_mbid": release,
+    }
+
+
+def listen_json(sim: ScrobbleSim, item: Item, listened_at: int | None) -> dict[str, Any]:
+    info = additional_info(item)
     meta: dict[str, Any] = {
         "artist_name": ", ".join(item.artists),
         "track_name": item.name,
         "release_name": item.album or None,
         "additional_info": info,
     }
-    recording, release = recording_mbid(item), release_mbid(item)
     if listened_at is None:
         return {"track_metadata": meta, "playing_now": True}
-    if recording and release:
-        meta["mbid_mapping"] = {
-            "recording_mbid": recording,
-            "recording_name": item.name,
-            "release_mbid": release,
-            "caa_id": 1000 + sum(map(ord, item.album)),
-            "caa_release_mbid": release,
-            "artist_mbids": [],
-            "artists": [
-                {"artist_credit_name": a, "artist_mbid": "", "join_phrase": ""}
-                for a in item.artists
-            ],
-        }
+    found = mapping(item)
+    if found is not None:
+        meta["mbid_mapping"] = found
     return {
         "listened_at": listened_at,
         "inserted_at": listened_at,

@@ -2,15 +2,26 @@
 
 Pure apart from the clock passed to each method, so tests can move time by hand. Payloads
 follow the OpenAPI description (TrackObject, EpisodeObject, CurrentlyPlayingObject,
-CursorPagingPlayHistoryObject); only the fields a client may read are filled in.
+ContextObject, SimplifiedArtistObject, CursorPagingPlayHistoryObject) and answers recorded
+by public projects: a `context` object (type, uri, href, external_urls) as in zmb3/spotify's
+test_data/player_currently_playing.txt; catalogue artists and albums with ids and uris; a
+local file as Spotify really sends it (felix-hilden/tekore issue #200: `is_local` true, id,
+href and every uri but the track's null, `uri` `spotify:local:Artist:Album:Title:secs`,
+names without ids, no images, empty `external_urls`); recently-played with string
+`cursors` {after, before} (ms of the newest and oldest play), a `next` page URL and no
+`total` (zmb3/spotify test_data/player_recently_played.txt). Only the fields a client may
+read are filled in.
 """
 
 from __future__ import annotations
 
+import hashlib
+import string
 import zlib
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Literal
+from urllib.parse import quote_plus
 
 Mode = Literal["playing", "paused", "stopped", "ad"]
 JSON = dict[str, Any]
@@ -65,7 +76,16 @@ CATALOG: tuple[Item, ...] = (
         1_800_000,
         "f0a500",
     ),
-    Item("track", None, "home-demo-take-3.mp3", (), "", 95_000, "888888", local=True),
+    Item(
+        "track",
+        None,
+        "home-demo-take-3.mp3",
+        ("The Basement Tapes",),
+        "Home Demos",
+        95_000,
+        "888888",
+        local=True,
+    ),
 )
 
 
@@ -75,6 +95,64 @@ ART_COLORS = {item.id: item.color for item in CATALOG if item.id and not item.lo
 
 def _id_or_hash(item: Item) -> str:
     return item.id or f"local{zlib.crc32(item.name.encode()):08x}"
+
+
+BASE62 = string.digits + string.ascii_letters
+SHOW_ID = "5CfCWKI5pZ28U0uOzXkDHe"
+
+
+def spotify_id(kind: str, name: str) -> str:
+    """A stable, made-up 22-character base-62 Spotify id for a catalogue name."""
+    number = int.from_bytes(hashlib.sha256(f"{kind}:{name}".encode()).digest()[:17], "big")
+    chars = []
+    for _ in range(22):
+        number, digit = divmod(number, 62)
+        chars.append(BASE62[digit])
+    return "".join(chars)
+
+
+def linked(kind: str, id: str | None, name: str) -> JSON:
+    """An artist (or other linked object): with id, uri, href and page in the catalogue;
+    with the name alone for a local file."""
+    if id is None:
+        return {
+            "external_urls": {},
+            "href": None,
+            "id": None,
+            "name": name,
+            "type": kind,
+            "uri": None,
+        }
+    return {
+        "external_urls": {"spotify": f"https://open.spotify.com/{kind}/{id}"},
+        "href": f"https://api.spotify.com/v1/{kind}s/{id}",
+        "id": id,
+        "name": name,
+        "type": kind,
+        "uri": f"spotify:{kind}:{id}",
+    }
+
+
+def context_json(kind: str, id: str) -> JSON:
+    """A ContextObject: what the item is played from."""
+    return {
+        "external_urls": {"spotify": f"https://open.spotify.com/{kind}/{id}"},
+        "href": f"https://api.spotify.com/v1/{kind}s/{id}",
+        "type": kind,
+        "uri": f"spotify:{kind}:{id}",
+    }
+
+
+PLAYLIST_CONTEXT = context_json("playlist", spotify_id("playlist", "nowplaying simulator"))
+
+
+def local_uri(item: Item) -> str:
+    """`spotify:local:<artist>:<album>:<title>:<seconds>`, each part form-encoded."""
+    artist = item.artists[0] if item.artists else ""
+    parts = (artist, item.album, item.name)
+    return (
+        "spotify:local:" + ":".join(quote_plus(p) for p in parts) + f":{item.duration_ms // 1000}"
+    )
 
 
 def iso(ms: int) -> str:
@@ -157,28 +235,32 @@ class Player:
 
     # -- payloads -----------------------------------------------------------------------
 
+    def art_url(self, item: Item, size: int) -> str | None:
+        """The item's art at `size` px (34, 64, 174, 300 or 640); None for a local file."""
+        return None if item.local else f"{self.art_base}/{_id_or_hash(item)}-{size}.png"
+
     def images(self, item: Item) -> list[JSON]:
         if item.local:
             return []
-        key = _id_or_hash(item)
         return [
-            {"url": f"{self.art_base}/{key}-{size}.png", "width": size, "height": size}
+            {"url": self.art_url(item, size), "width": size, "height": size}
             for size in (640, 300, 64)
         ]
 
     def item_json(self, item: Item) -> JSON:
+        if item.local:
+            return self.local_json(item)
         key = _id_or_hash(item)
-        url = {} if item.local else {"spotify": f"https://open.spotify.com/{item.kind}/{key}"}
         common: JSON = {
             "id": item.id,
             "name": item.name,
             "duration_ms": item.duration_ms,
             "explicit": False,
-            "external_urls": url,
-            "href": None if item.local else f"https://api.spotify.com/v1/{item.kind}s/{key}",
+            "external_urls": {"spotify": f"https://open.spotify.com/{item.kind}/{key}"},
+            "href": f"https://api.spotify.com/v1/{item.kind}s/{key}",
             "type": item.kind,
-            "uri": f"spotify:local:::{item.name}" if item.local else f"spotify:{item.kind}:{key}",
-            "is_local": item.local,
+            "uri": f"spotify:{item.kind}:{key}",
+            "is_local": False,
         }
         if item.kind == "episode":
             show_images = self.images(item)
@@ -188,37 +270,65 @@ class Player:
                 "images": show_images,
                 "release_date": "2026-11-01",
                 "release_date_precision": "day",
-                "show": {
-                    "id": "5CfCWKI5pZ28U0uOzXkDHe",
-                    "name": item.album,
-                    "publisher": item.artists[0],
-                    "images": show_images,
-                    "type": "show",
-                    "external_urls": {
-                        "spotify": "https://open.spotify.com/show/5CfCWKI5pZ28U0uOzXkDHe"
-                    },
-                },
+                "show": linked("show", SHOW_ID, item.album)
+                | {"publisher": item.artists[0], "images": show_images},
             }
+        artists = [linked("artist", spotify_id("artist", a), a) for a in item.artists]
+        album_id = spotify_id("album", item.album)
         return common | {
-            "album": {
+            "album": linked("album", album_id, item.album)
+            | {
                 "album_type": "album",
-                "id": None if item.local else f"alb{key[:19]}",
-                "name": item.album,
+                "artists": artists,
                 "images": self.images(item),
-                "artists": [{"name": a, "type": "artist"} for a in item.artists],
-                "type": "album",
                 "release_date": "1987-11-12",
                 "release_date_precision": "day",
                 "total_tracks": 12,
             },
-            "artists": [
-                {"name": a, "type": "artist", "id": None, "external_urls": {}} for a in item.artists
-            ],
+            "artists": artists,
             "disc_number": 1,
+            "external_ids": {},
             "track_number": 1,
-            "popularity": 0 if item.local else 77,
+            "popularity": 77,
             "preview_url": None,
         }
+
+    def local_json(self, item: Item) -> JSON:
+        """A local file: names from its tags, no ids, no images, no pages."""
+        return {
+            "album": linked("album", None, item.album)
+            | {
+                "album_type": None,
+                "artists": [],
+                "available_markets": [],
+                "images": [],
+                "release_date": None,
+                "release_date_precision": None,
+            },
+            "artists": [linked("artist", None, a) for a in item.artists],
+            "available_markets": [],
+            "disc_number": 0,
+            "duration_ms": item.duration_ms,
+            "explicit": False,
+            "external_ids": {},
+            "external_urls": {},
+            "href": None,
+            "id": None,
+            "is_local": True,
+            "name": item.name,
+            "popularity": 0,
+            "preview_url": None,
+            "track_number": 0,
+            "type": "track",
+            "uri": local_uri(item),
+        }
+
+    def context(self, item: Item) -> JSON | None:
+        """Episodes play from their show, tracks from the simulator's playlist; a local
+        file from the Local Files list, which has no context."""
+        if item.local:
+            return None
+        return context_json("show", SHOW_ID) if item.kind == "episode" else PLAYLIST_CONTEXT
 
     def currently_playing(self, now_ms: int, additional_types: set[str]) -> JSON | None:
         """The body of GET /me/player/currently-playing, or None for a 204."""
@@ -227,7 +337,7 @@ class Player:
             return None
         body: JSON = {
             "timestamp": self.changed_at_ms,
-            "context": None,
+            "context": self.context(self.items[self.index]),
             "progress_ms": self.position_ms,
             "is_playing": self.mode in ("playing", "ad"),
             "actions": {"disallows": {"resuming": self.mode == "playing"}},
@@ -245,14 +355,19 @@ class Player:
         self.advance(now_ms)
         entries = list(reversed(self.history))[:limit]
         items = [
-            {"track": self.item_json(self.items[i]), "played_at": iso(at), "context": None}
+            {
+                "track": self.item_json(self.items[i]),
+                "played_at": iso(at),
+                "context": self.context(self.items[i]),
+            }
             for i, at in entries
         ]
+        base = "https://api.spotify.com/v1/me/player/recently-played"
+        cursors = {"after": str(entries[0][1]), "before": str(entries[-1][1])} if entries else None
         return {
-            "href": f"https://api.spotify.com/v1/me/player/recently-played?limit={limit}",
+            "href": f"{base}?limit={limit}",
             "limit": limit,
-            "next": None,
-            "cursors": {"after": str(entries[0][1]) if entries else None, "before": None},
-            "total": len(items),
+            "next": f"{base}?before={entries[-1][1]}&limit={limit}" if entries else None,
+            "cursors": cursors,
             "items": items,
         }

@@ -1,4 +1,5 @@
-"""`nowplaying simulator`: the simulated Spotify, Last.fm and ListenBrainz on one socket."""
+"""`nowplaying simulator`: the simulated Spotify, Last.fm, ListenBrainz and Lanyard on one
+socket."""
 
 from __future__ import annotations
 
@@ -28,7 +29,7 @@ def serve_simulator(host: str, port: int, redirect_uri: str | None = None) -> in
         f"  SPOTIFY_CLIENT_ID={DEFAULT_CLIENT_ID}\n"
         f"  SPOTIFY_CLIENT_SECRET={DEFAULT_CLIENT_SECRET}\n"
         f"  SPOTIFY_REFRESH_TOKEN={DEFAULT_REFRESH_TOKEN}\n"
-        f"Simulated Last.fm and ListenBrainz (the same player):{scrobblers}",
+        f"Simulated Last.fm, ListenBrainz and Lanyard (the same player):{scrobblers}",
         flush=True,
     )
     uvicorn.run(sims.app, host=host, port=port, log_config=None, access_log=False)

@@ -30,6 +30,7 @@ README_STEPS = {
     setup_errors.PREMIUM_REQUIRED: "connect-your-spotify-account",
     setup_errors.USER_NOT_REGISTERED: "connect-your-spotify-account",
     setup_errors.UNREACHABLE: "deploy-with-docker-compose",
+    setup_errors.LANYARD_USER_NOT_MONITORED: "lanyard-discord",
     "quota": "spotifys-daily-quota",
 }
 
@@ -73,6 +74,8 @@ def source_rows(settings: Settings, beat: Heartbeat | None) -> list[dict[str, An
         if state is None:
             state = beat["state"] if beat is not None else "unknown: no heartbeat"
         cause = beat["setupError"] if beat is not None and name == "spotify" else None
+        if cause is None and isinstance(entry, dict) and isinstance(entry.get("setup"), str):
+            cause = entry["setup"]  # a source's own setup cause (Lanyard's unmonitored user)
         found = setup_errors.advice(cause)
         rows.append(
             {
@@ -82,7 +85,11 @@ def source_rows(settings: Settings, beat: Heartbeat | None) -> list[dict[str, An
                 "cause": found.cause if found else None,
                 "message": found.message if found else None,
                 "fix": found.action if found else None,
-                "readme": readme_link(README_STEPS[found.cause]) if found else None,
+                "readme": readme_link(
+                    README_STEPS.get(found.cause, "set-up-which-source-should-i-use")
+                )
+                if found
+                else None,
             }
         )
     return rows

@@ -14,6 +14,7 @@ from starlette.routing import BaseRoute, Route
 
 from shared.config import Settings
 from shared.document import Document, Song
+from shared.privacy_switch import is_hidden
 from shared.pushed import Pushed, read_pushed, song_at, update_pushed
 from shared.store import Store
 from web.art_policy import ArtPolicy
@@ -176,7 +177,7 @@ class Ingest:
         privacy hide` holds (`P:privacy:hidden`); with PRIVACY_DELAY or PRIVACY_HIDE set,
         only what the published document shows (the publisher applied them); else the
         pushed record itself, current the moment a submission is accepted."""
-        if await self.store.redis.exists(self.store.keys.privacy):
+        if await is_hidden(self.store):
             return None
         s = self.settings
         if self.shown is not None and (s.privacy_delay > 0 or s.privacy_hide):

@@ -6,6 +6,7 @@
  * data-accent="#hex", data-size="compact|normal|wide", data-art="show|hide",
  * data-idle="show|hide|a message", data-hideAfter="seconds", data-clean="on|off",
  * data-explicit="show|hide". A malformed value is a console warning and its default.
+ * data-history="N" (1 to 10) lists the last N plays (GET /api/history) under the card.
  * Links are only ever https:, images https:, this server's own or data:image/.
  * No framework, no build step. */
 (function () {
@@ -19,7 +20,16 @@
     ":host{all:initial;display:block;max-width:480px;min-width:0;font:14px/1.35 system-ui,-apple-system,'Segoe UI',Helvetica,Arial,sans-serif}",
     ":host([data-np-size=wide]){max-width:640px}:host([data-np-size=compact]){max-width:340px}",
     ":host([data-np-layout=overlay]){max-width:none}",
-    ".card{" + LIGHT + "}.card.dark{" + DARK + "}@media (prefers-color-scheme:dark){.card.auto{" + DARK + "}}",
+    ".card,.hist{" + LIGHT + "}.card.dark,.hist.dark{" + DARK + "}@media (prefers-color-scheme:dark){.card.auto,.hist.auto{" + DARK + "}}",
+    ".hist{list-style:none;margin:6px 0 0;padding:4px 12px;border:1px solid var(--line);border-radius:12px;background:var(--bg);color:var(--fg)}",
+    ".hist.clear{border-color:transparent}",
+    ".hist li{display:flex;gap:10px;align-items:center;padding:6px 0;min-width:0}.hist li+li{border-top:1px solid var(--line)}",
+    ".hist .h-art{flex:0 0 auto;width:36px;height:36px;border-radius:6px;background:var(--track);object-fit:cover}",
+    ".hist .h-body{flex:1 1 auto;min-width:0}.hist .h-title{font-weight:600;font-size:13px;white-space:nowrap;overflow:hidden;text-overflow:ellipsis}",
+    ".hist .h-artists{font-size:12px;color:var(--muted);white-space:nowrap;overflow:hidden;text-overflow:ellipsis}",
+    ".hist .h-when{flex:0 0 auto;font-size:11px;color:var(--muted);font-variant-numeric:tabular-nums}",
+    ".hist a{color:inherit;text-decoration:none}.hist a:hover .h-title{text-decoration:underline}",
+    ".compact+.hist .h-art{width:24px;height:24px}",
     ".card{display:flex;gap:12px;align-items:center;box-sizing:border-box;padding:12px;border:1px solid var(--line);border-radius:12px;background:var(--bg);color:var(--fg);text-decoration:none;min-width:0;transition:opacity .5s ease,visibility .5s}",
     ".card.clear{border-color:transparent}",
     ".card.gone{opacity:0;visibility:hidden}",
@@ -190,10 +200,36 @@
     spotify: ["Spotify", true],
     lastfm: ["Last.fm", false],
     listenbrainz: ["ListenBrainz", false],
+    lanyard: ["Lanyard", false],
     push: ["Pushed", true]
   };
   function providerLabel(name) { var row = PROVIDERS[name || "spotify"]; return row ? row[0] : ""; }
   function knowsPause(name) { var row = PROVIDERS[name || "spotify"]; return !row || row[1]; }
+
+  /* data-history: a whole number from 1 to 10, else a console warning and no list. */
+  function historyCount(host) {
+    var v = host.getAttribute("data-history");
+    if (v == null) return 0;
+    if (!/^\s*([1-9]|10)\s*$/.test(v)) {
+      console.warn("nowplaying widget: history must be a whole number from 1 to 10 (got " + JSON.stringify(String(v).slice(0, 40)) + ")");
+      return 0;
+    }
+    return +v;
+  }
+
+  /* Repeats of one item in a row become one row with a count (as /history.svg). */
+  function collapse(items, n) {
+    var plays = [];
+    items.forEach(function (s) {
+      var last = plays[plays.length - 1];
+      var same = last && last.session.provider === s.provider && last.session.type === s.type &&
+        last.session.name === s.name && String(last.session.artists) === String(s.artists) &&
+        last.session.album === s.album;
+      if (same) last.count += 1;
+      else if (plays.length < n) plays.push({ session: s, count: 1 });
+    });
+    return plays;
+  }
 
   /* The overlay page (/overlay) takes its options from its own URL, OBS users' only
    * control; it defaults to a dark theme on a transparent background. */
@@ -253,6 +289,12 @@
     this.hint = el("div", "hint", body);
     this.key = null;
     this.shownUntil = null;
+    this.history = historyCount(host);
+    if (this.history) {
+      this.list = el("ol", "hist", root);
+      this.list.setAttribute("aria-label", "Recently played");
+      this.list.hidden = true;
+    }
     this.applyLook();
     host.setAttribute("data-state", "loading");
     this.render();
@@ -264,6 +306,9 @@
     if (o.bg === "transparent") this.link.style.setProperty("--bg", "transparent");
     else if (o.bg) this.link.style.setProperty("--bg", o.bg);
     if (o.accent) this.link.style.setProperty("--accent", o.accent);
+    if (this.list) this.list.className = "hist " + o.theme + (o.bg === "transparent" ? " clear" : "");
+    if (this.list && o.bg && o.bg !== "transparent") this.list.style.setProperty("--bg", o.bg);
+    if (this.list && o.accent) this.list.style.setProperty("--accent", o.accent);
     this.look = "card " + o.theme + (o.size === "compact" ? " compact" : "") +
       (this.overlay ? " overlay" : "") + (o.bg === "transparent" ? " clear" : "");
   };
@@ -279,8 +324,49 @@
       this.key = key;
       this.changedAt = Date.now();
       if (!first) this.animateIn();
+      if (this.history) this.loadHistory();
     }
     this.render();
+  };
+
+  /* ---- data-history="N": the last N plays (GET /api/history) under the live card ---- */
+  Card.prototype.loadHistory = function () {
+    var self = this;
+    var n = this.history;
+    fetch(origin + "/api/history?limit=" + Math.min(100, n * 4), { cache: "no-cache" })
+      .then(function (r) { return r.ok ? r.json() : null; })
+      .then(function (body) { if (body && Array.isArray(body.items)) self.renderHistory(collapse(body.items, n)); })
+      .catch(function () { /* the live card goes on without it */ });
+  };
+
+  Card.prototype.renderHistory = function (plays) {
+    var list = this.list, o = this.opts;
+    while (list.firstChild) list.removeChild(list.firstChild);
+    plays.forEach(function (play) {
+      var s = play.session;
+      var li = el("li", null, list);
+      var href = safeLink(s.url);
+      var box = href ? el("a", null, li) : li;
+      if (href) {
+        box.href = href;
+        box.setAttribute("target", "_blank");
+        box.setAttribute("rel", "noopener noreferrer");
+        box.style.cssText = "display:flex;gap:10px;align-items:center;min-width:0;flex:1 1 auto";
+      }
+      var src = o.art ? safeImage(s.imageUrl) : null;
+      if (o.art) {
+        var art = el(src ? "img" : "div", "h-art", box);
+        if (src) { art.src = src; art.alt = ""; art.setAttribute("loading", "lazy"); }
+      }
+      var body = el("div", "h-body", box);
+      var name = String(s.name || "Untitled");
+      if (o.clean) name = cleanTitle(name);
+      el("div", "h-title", body).textContent = name;
+      el("div", "h-artists", body).textContent = Array.isArray(s.artists) && s.artists.length ? s.artists.join(", ") : "Unknown artist";
+      var when = typeof s.endedAt === "number" ? ago(s.endedAt) : "";
+      el("span", "h-when", li).textContent = (play.count > 1 ? "\u00d7" + play.count + " \u00b7 " : "") + when;
+    });
+    list.hidden = !plays.length;
   };
 
   Card.prototype.animateIn = function () {
@@ -457,7 +543,7 @@
   window.nowplayingWidget = { parseOptions: parseOptions, cleanTitle: cleanTitle, maskTitle: maskTitle, safeLink: safeLink, safeImage: safeImage };
 
   setInterval(function () { cards.forEach(function (c) { c.heartbeat(); }); }, 500);
-  setInterval(function () { cards.forEach(function (c) { c.render(); }); }, 30000);
+  setInterval(function () { cards.forEach(function (c) { c.render(); if (c.history) c.loadHistory(); }); }, 30000);
   if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", mount);
   else mount();
 })();

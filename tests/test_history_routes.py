@@ -1,0 +1,237 @@
+"""/api/history and /history.svg against the ASGI app (no sockets), on fakeredis."""
+
+from __future__ import annotations
+
+import re
+import time
+from collections.abc import AsyncIterator
+from typing import Any
+
+import httpx
+import pytest
+
+from shared.config import Settings
+from shared.history import Session, add_sessions
+from shared.store import Store
+from tests.webutil import document, raw
+from web.app import WebRuntime, build_app
+from web.routes import CSP_SVG
+
+EVIL = '</text><script>alert(1)</script> & "x"'
+
+
+def session(n: int, ended_ms: int, name: str | None = None, **kw: Any) -> Session:
+    value: Session = {
+        "id": f"s{n}",
+        "provider": "spotify",
+        "type": "track",
+        "name": name or f"Song {n}",
+        "artists": ["Artist"],
+        "album": "Album",
+        "url": f"https://open.spotify.com/track/{n}",
+        "imageUrl": None,
+        "startedAt": ended_ms - 100_000,
+        "endedAt": ended_ms,
+        "listenedMs": 100_000,
+        "durationMs": 200_000,
+        "skipped": True,
+        "source": "current",
+    }
+    return value | kw  # type: ignore[return-value]
+
+
+@pytest.fixture(autouse=True)
+def no_page_cache(monkeypatch: pytest.MonkeyPatch) -> None:
+    """These tests write the history under a constant hub version: read it every time."""
+    monkeypatch.setattr("web.history.CACHE_S", 0.0)
+
+
+def now_ms() -> int:
+    return int(time.time() * 1000)
+
+
+@pytest.fixture
+async def make_client(fake_store: Store) -> AsyncIterator[Any]:
+    clients: list[tuple[httpx.AsyncClient, WebRuntime]] = []
+
+    async def make(**settings: Any) -> httpx.AsyncClient:
+        values = Settings(
+            redis_prefix=fake_store.keys.prefix, cors_origins=("https://me.dev",), **settings
+        )
+        runtime = WebRuntime(values, fake_store)
+        transport = httpx.ASGITransport(app=build_app(runtime))
+        client = httpx.AsyncClient(transport=transport, base_url="http://np.test")
+        clients.append((client, runtime))
+        return client
+
+    yield make
+    for client, runtime in clients:
+        await client.aclose()
+        await runtime.http.aclose()
+
+
+async def test_an_empty_history(make_client: Any) -> None:
+    client = await make_client()
+    r = await client.get("/api/history")
+    assert r.status_code == 200 and r.headers["content-type"] == "application/json"
+    assert r.json() == {"items": [], "next": None}
+
+
+async def test_pages_newest_first_with_a_cursor_to_the_end(
+    make_client: Any, fake_store: Store
+) -> None:
+    base = now_ms() - 10_000_000
+    await add_sessions(fake_store, [session(n, base + n * 1000) for n in range(25)], 5000)
+    client = await make_client()
+    first = (await client.get("/api/history")).json()
+    assert [i["name"] for i in first["items"]] == [f"Song {n}" for n in range(24, 4, -1)]
+    assert isinstance(first["next"], str)
+    second = (await client.get("/api/history", params={"before": first["next"]})).json()
+    assert [i["name"] for i in second["items"]] == [f"Song {n}" for n in range(4, -1, -1)]
+    assert second["next"] is None
+    exact = (await client.get("/api/history", params={"limit": "25"})).json()
+    assert len(exact["items"]) == 25 and exact["next"] is None
+    one = (await client.get("/api/history", params={"limit": "1"})).json()
+    assert len(one["items"]) == 1 and one["next"] is not None
+    assert (await client.get("/api/history", params={"limit": "100"})).status_code == 200
+
+
+@pytest.mark.parametrize(
+    ("query", "named"),
+    [
+        ({"limit": "0"}, "limit"),
+        ({"limit": "101"}, "limit"),
+        ({"limit": "abc"}, "limit"),
+        ({"limit": "-1"}, "limit"),
+        ({"limit": ""}, "limit"),
+        ({"before": "yesterday"}, "before"),
+        ({"before": "-5"}, "before"),
+        ({"before": "9" * 40}, "before"),
+    ],
+)
+async def test_a_bad_parameter_is_a_400_that_names_it(
+    make_client: Any, query: dict[str, str], named: str
+) -> None:
+    client = await make_client()
+    r = await client.get("/api/history", params=query)
+    assert r.status_code == 400 and named in r.text
+
+
+async def test_etag_and_304_and_cors(make_client: Any, fake_store: Store) -> None:
+    await add_sessions(fake_store, [session(1, now_ms() - 60_000)], 5000)
+    client = await make_client()
+    r = await client.get("/api/history", headers={"Origin": "https://me.dev"})
+    assert r.headers["access-control-allow-origin"] == "https://me.dev"
+    assert r.headers["cache-control"] == "no-cache"
+    etag = r.headers["etag"]
+    again = await client.get("/api/history", headers={"If-None-Match": etag})
+    assert again.status_code == 304 and again.content == b""
+    await add_sessions(fake_store, [session(2, now_ms() - 30_000)], 5000)
+    changed = await client.get("/api/history", headers={"If-None-Match": etag})
+    assert changed.status_code == 200 and changed.headers["etag"] != etag
+    other = await client.get("/api/history", headers={"Origin": "https://evil.example"})
+    assert "access-control-allow-origin" not in other.headers
+
+
+async def test_privacy_delay_shows_a_session_only_once_it_ended_that_long_ago(
+    make_client: Any, fake_store: Store
+) -> None:
+    now = now_ms()
+    await add_sessions(
+        fake_store, [session(1, now - 600_000), session(2, now - 10_000, name="Too Recent")], 50
+    )
+    client = await make_client(privacy_delay=300.0)
+    body = (await client.get("/api/history")).json()
+    assert [i["name"] for i in body["items"]] == ["Song 1"]
+    svg = (await client.get("/history.svg")).text
+    assert "Too Recent" not in svg and "Song 1" in svg
+
+
+async def test_the_svg_list_card(make_client: Any, fake_store: Store) -> None:
+    now = now_ms()
+    sessions = [session(n, now - (20 - n) * 60_000) for n in range(12)]
+    sessions += [session(20, now - 5000, name="Again"), session(21, now - 1000, name="Again")]
+    await add_sessions(fake_store, sessions, 5000)
+    client = await make_client()
+    r = await client.get("/history.svg", headers={"Origin": "https://me.dev"})
+    assert r.status_code == 200 and r.headers["content-type"].startswith("image/svg+xml")
+    assert r.headers["cache-control"] == "no-cache"
+    assert r.headers["content-security-policy"] == CSP_SVG
+    assert r.headers["access-control-allow-origin"] == "https://me.dev"
+    text = r.text
+    assert text.count(">Again</text>") == 1  # one row: the repeat collapsed
+    assert "×2" in text
+    assert len(re.findall(r'class="t"', text)) == 5  # default limit 5 rows
+    ten = (await client.get("/history.svg", params={"limit": "10", "size": "compact"})).text
+    assert len(re.findall(r'class="t"', ten)) == 10
+
+
+@pytest.mark.parametrize(
+    ("query", "named"),
+    [
+        ({"limit": "11"}, "limit"),
+        ({"limit": "0"}, "limit"),
+        ({"theme": "purple"}, "theme"),
+        ({"accent": "nope"}, "accent"),
+        ({"size": "huge"}, "size"),
+        ({"art": "maybe"}, "art"),
+    ],
+)
+async def test_the_svg_refuses_a_bad_option_naming_it(
+    make_client: Any, query: dict[str, str], named: str
+) -> None:
+    client = await make_client()
+    r = await client.get("/history.svg", params=query)
+    assert r.status_code == 400 and named in r.text
+
+
+async def test_the_svg_escapes_every_text_and_loads_nothing(
+    make_client: Any, fake_store: Store
+) -> None:
+    evil = session(1, now_ms() - 1000, name=EVIL, artists=[EVIL], imageUrl="https://x/y.png")
+    await add_sessions(fake_store, [evil], 5000)
+    client = await make_client()
+    for query in ({}, {"theme": "dark", "bg": "transparent", "accent": "f0a"}, {"art": "hide"}):
+        text = (await client.get("/history.svg", params=query)).text
+        assert "<script>" not in text and "&lt;script&gt;" in text
+        links = re.findall(r'(?:href|src)="([^"]*)"', text) + re.findall(r"url\(([^)]*)\)", text)
+        assert all(link.startswith("data:") for link in links)
+    assert "prefers-color-scheme" in (await client.get("/history.svg?theme=auto")).text
+
+
+async def test_an_empty_history_card(make_client: Any) -> None:
+    client = await make_client()
+    r = await client.get("/history.svg")
+    assert r.status_code == 200 and "No plays yet" in r.text
+
+
+async def test_a_page_is_read_once_per_version_and_second(
+    fake_store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("web.history.CACHE_S", 3600.0)
+    await add_sessions(fake_store, [session(1, now_ms() - 60_000)], 5000)
+    runtime = WebRuntime(Settings(redis_prefix=fake_store.keys.prefix), fake_store)
+    transport = httpx.ASGITransport(app=build_app(runtime))
+    async with httpx.AsyncClient(transport=transport, base_url="http://np.test") as client:
+        assert len((await client.get("/api/history")).json()["items"]) == 1
+        await add_sessions(fake_store, [session(2, now_ms() - 30_000)], 5000)
+        assert len((await client.get("/api/history")).json()["items"]) == 1  # cached
+        runtime.hub.update(raw(document(1)))  # the next document: a session may have ended
+        assert len((await client.get("/api/history")).json()["items"]) == 2
+    await runtime.http.aclose()
+
+
+async def test_pagination_edges(make_client: Any, fake_store: Store) -> None:
+    base = now_ms() - 10_000_000
+    await add_sessions(fake_store, [session(n, base + n * 1000) for n in range(3)], 5000)
+    client = await make_client()
+    oldest = str(base)
+    past_the_end = (await client.get("/api/history", params={"before": oldest})).json()
+    assert past_the_end == {"items": [], "next": None}
+    assert (await client.get("/api/history", params={"before": "0"})).json()["items"] == []
+    newest_excluded = await client.get("/api/history", params={"before": str(base + 2000)})
+    assert [i["name"] for i in newest_excluded.json()["items"]] == ["Song 1", "Song 0"]
+    two = (await client.get("/api/history", params={"limit": "2"})).json()
+    rest = (await client.get("/api/history", params={"limit": "2", "before": two["next"]})).json()
+    assert [i["name"] for i in two["items"] + rest["items"]] == ["Song 2", "Song 1", "Song 0"]
+    assert rest["next"] is None
