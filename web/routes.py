@@ -45,6 +45,7 @@ CSP_CONFIGURE = (
 
 
 INGEST_BODY = 64 * 1024  # the contract: 413 past 64 KiB
+FORM_BODY = 8 * 1024  # /admin's forms: a token or a CSRF field, a few hundred bytes
 
 
 @dataclass(frozen=True)
@@ -78,11 +79,11 @@ ROUTES: tuple[RoutePolicy, ...] = (
     RoutePolicy("/login", csp=CSP_SETUP),
     RoutePolicy("/callback", csp=CSP_SETUP),
     RoutePolicy("/og.png"),  # a PNG for link previews: no CORS, no CSP needed
-    RoutePolicy("/admin", csp=CSP_ADMIN),
+    RoutePolicy("/admin", csp=CSP_ADMIN, body_limit=FORM_BODY),
     RoutePolicy("/admin/status.json"),
-    RoutePolicy("/admin/logout", csp=CSP_ADMIN),
-    RoutePolicy("/admin/privacy", csp=CSP_ADMIN),
-    RoutePolicy("/admin/reconnect", csp=CSP_ADMIN),
+    RoutePolicy("/admin/logout", csp=CSP_ADMIN, body_limit=FORM_BODY),
+    RoutePolicy("/admin/privacy", csp=CSP_ADMIN, body_limit=FORM_BODY),
+    RoutePolicy("/admin/reconnect", csp=CSP_ADMIN, body_limit=FORM_BODY),
     RoutePolicy("/configure", csp=CSP_CONFIGURE),
     # Push ingest (web/ingest/): ListenBrainz's API at the root, no CORS (only /api/* has it).
     RoutePolicy("/1/submit-listens", body_limit=INGEST_BODY),
