@@ -14,6 +14,7 @@ from shared.config import Settings
 from shared.heartbeat import encode_heartbeat, new_heartbeat
 from shared.quota_store import QuotaStore
 from shared.store import Store
+from tests.webutil import web_client
 from web.app import build_app
 from web.runtime import WebRuntime
 
@@ -57,8 +58,7 @@ async def make_site(
     values.update(SECRETS)
     values.update(settings)
     runtime = WebRuntime(Settings(**values), store)  # type: ignore[arg-type]
-    transport = httpx.ASGITransport(app=build_app(runtime), client=("203.0.113.9", 5000))
-    async with httpx.AsyncClient(transport=transport, base_url=base) as client:
+    async with web_client(runtime, base_url=base, client=("203.0.113.9", 5000)) as client:
         yield Site(client, store, runtime)
     await runtime.http.aclose()
 
