@@ -84,6 +84,7 @@ ROUTES: tuple[RoutePolicy, ...] = (
     RoutePolicy("/admin/logout", csp=CSP_ADMIN, body_limit=FORM_BODY),
     RoutePolicy("/admin/privacy", csp=CSP_ADMIN, body_limit=FORM_BODY),
     RoutePolicy("/admin/reconnect", csp=CSP_ADMIN, body_limit=FORM_BODY),
+    RoutePolicy("/admin/test-push", csp=CSP_ADMIN, body_limit=FORM_BODY),
     RoutePolicy("/configure", csp=CSP_CONFIGURE),
     # Push ingest (web/ingest/): ListenBrainz's API at the root, no CORS (only /api/* has it).
     RoutePolicy("/1/submit-listens", body_limit=INGEST_BODY),
