@@ -23,8 +23,8 @@ from web.headers import route_headers
 from web.hub import Hub
 from web.metrics import Metrics
 from web.routes import policy_for
+from web.sse_wire import RETRY_FRAME
 
-RETRY_MS = 3000
 PATH = "/api/stream"
 HEADERS = [
     (b"content-type", b"text/event-stream; charset=utf-8"),
@@ -76,7 +76,7 @@ class StreamEndpoint:
         try:
             await send({"type": "http.response.start", "status": 200, "headers": response_headers})
             self.metrics.count(PATH, 200)
-            first = b"retry: %d\n\n" % RETRY_MS
+            first = RETRY_FRAME
             if last_id is None or last_id != hub.version:
                 first += hub.frame
                 hub.events_sent += 1
