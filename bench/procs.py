@@ -106,13 +106,10 @@ class Proc:
 
 
 def spawn(
-    name: str,
-    argv: Sequence[str],
-    env: Mapping[str, str] | None = None,
-    cwd: Path | None = None,
+    name: str, argv: Sequence[str], env: Mapping[str, str] | None = None, cwd: Path | None = None
 ) -> Proc:
-    """Start a child with its output in a temporary log file (read back by the caller);
-    `cwd` (default: this checkout) is where `python -m` finds the code it runs."""
+    """Start a child with its output in a temporary log file (read back by the caller).
+    `cwd`: another checkout (e.g. an older commit) whose packages the child imports first."""
     log_path = Path(tempfile.mkstemp(prefix=f"np-bench-{name}-", suffix=".log")[1])
     full_env = {k: v for k, v in os.environ.items() if not k.startswith(("SPOTIFY_", "REDIS_"))}
     full_env.update({"PYTHONUNBUFFERED": "1", **(env or {})})

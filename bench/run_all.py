@@ -20,6 +20,7 @@ from typing import Any
 
 from bench import (
     http_json,
+    ingest_latency,
     limits_cost,
     live,
     proxies,
@@ -277,6 +278,8 @@ def main() -> None:
     sources = asyncio.run(source_calls.measure())
     print("request limits: with and without (wrk, fan-out)", flush=True)
     limits = limits_cost.measure(runs, 2 if args.quick else 5, 1000 if args.quick else 5000)
+    print("push ingest: latency to the stream, throughput", flush=True)
+    ingest = asyncio.run(ingest_latency.measure(50 if args.quick else 200))
     missing = proxies.available()
     changes = 5 if args.quick else 20
     print("sse through nginx and caddy (chromium)", flush=True)
@@ -284,6 +287,7 @@ def main() -> None:
     text = render(calls, fanout, json_result, live_result, time.monotonic() - started, runs, week)
     text += source_calls.section(sources)
     text += "\n" + limits_cost.section(limits)
+    text += "\n" + ingest_latency.section(ingest)
     text += "\n" + (
         proxies.section(proxy_rows, changes)
         if not missing

@@ -37,6 +37,10 @@ PROVIDERS: tuple[ProviderInfo, ...] = (
     # Lanyard: Discord's Spotify activity; a position from its timestamps, no pause (a paused
     # track is no activity), art on Spotify's image CDN.
     ProviderInfo("lanyard", "Lanyard", True, False, True, SPOTIFY_IMAGES),
+    # Pushed to the ingest routes: a position from the moment of receipt (0 when the client
+    # names none), pauses told by Web Scrobbler and /api/ingest; its art is any https image
+    # on a host the art policy accepts (web/ingest/), so it adds no host of its own.
+    ProviderInfo("push", "Pushed", True, True, True),
 )
 BY_NAME: dict[str, ProviderInfo] = {p.name: p for p in PROVIDERS}
 

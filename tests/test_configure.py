@@ -9,8 +9,7 @@ import pytest
 
 from shared.config import Settings
 from shared.store import Store
-from tests.webutil import document
-from web.app import build_app
+from tests.webutil import document, web_client
 from web.og import og_svg
 from web.runtime import WebRuntime
 
@@ -18,8 +17,7 @@ from web.runtime import WebRuntime
 @pytest.fixture
 async def client(fake_store: Store) -> AsyncIterator[httpx.AsyncClient]:
     runtime = WebRuntime(Settings(redis_prefix=fake_store.keys.prefix), fake_store)
-    transport = httpx.ASGITransport(app=build_app(runtime))
-    async with httpx.AsyncClient(transport=transport, base_url="https://np.example") as c:
+    async with web_client(runtime, base_url="https://np.example") as c:
         yield c
     await runtime.http.aclose()
 
@@ -44,8 +42,7 @@ async def test_configure_refuses_to_be_framed_and_sends_no_cors(client: httpx.As
 async def test_admin_refuses_to_be_framed(fake_store: Store) -> None:
     settings = Settings(redis_prefix=fake_store.keys.prefix, admin_token="t" * 30)
     runtime = WebRuntime(settings, fake_store)
-    transport = httpx.ASGITransport(app=build_app(runtime))
-    async with httpx.AsyncClient(transport=transport, base_url="http://np.test") as c:
+    async with web_client(runtime) as c:
         response = await c.get("/admin")
     await runtime.http.aclose()
     assert "frame-ancestors 'none'" in response.headers["content-security-policy"]

@@ -1,4 +1,4 @@
-"""Issue #13 rows 5 and 6: the art fetcher streams up to its cap, and fetches only from
+"""The art fetcher streams up to its cap, and fetches only from
 the image hosts and the configured providers, each redirect hop checked."""
 
 from __future__ import annotations

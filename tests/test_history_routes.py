@@ -13,7 +13,7 @@ import pytest
 from shared.config import Settings
 from shared.history import Session, add_sessions
 from shared.store import Store
-from tests.webutil import document, raw
+from tests.webutil import document, raw, web_client
 from web.app import WebRuntime, build_app
 from web.routes import CSP_SVG
 
@@ -211,8 +211,7 @@ async def test_a_page_is_read_once_per_version_and_second(
     monkeypatch.setattr("web.history.CACHE_S", 3600.0)
     await add_sessions(fake_store, [session(1, now_ms() - 60_000)], 5000)
     runtime = WebRuntime(Settings(redis_prefix=fake_store.keys.prefix), fake_store)
-    transport = httpx.ASGITransport(app=build_app(runtime))
-    async with httpx.AsyncClient(transport=transport, base_url="http://np.test") as client:
+    async with web_client(runtime) as client:
         assert len((await client.get("/api/history")).json()["items"]) == 1
         await add_sessions(fake_store, [session(2, now_ms() - 30_000)], 5000)
         assert len((await client.get("/api/history")).json()["items"]) == 1  # cached

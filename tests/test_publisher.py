@@ -12,12 +12,12 @@ from typing import Any
 import httpx
 import pytest
 
+from poller.providers.spotify.client import WebApiClient, context_of
 from poller.publisher import Publisher
 from shared.config import HideRule, Settings
 from shared.document import Song
 from shared.history import read_page
 from shared.privacy_switch import set_hidden
-from shared.spotify import SpotifyClient, context_of
 from shared.store import Store
 from tests.conftest import ManualClock
 
@@ -312,7 +312,7 @@ async def test_a_stray_204_keeps_the_context_of_the_held_item() -> None:
     )
     transport = httpx.MockTransport(lambda request: next(answers))
     async with httpx.AsyncClient(transport=transport) as http:
-        client = SpotifyClient(
+        client = WebApiClient(
             http=http, accounts_url="https://a.test", api_url="https://api.test", clock=time.time
         )
         await client.currently_playing("token")

@@ -60,6 +60,7 @@ from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
 from shared.config import Settings
 from web.refusal_log import INTERVAL_S, CountingFilter, RefusalLog
+from web.routes import BODY_LIMITS
 from web.stream_limits import IPV6_PREFIX, client_key
 
 log = logging.getLogger("nowplaying.web")
@@ -354,6 +355,7 @@ def uvicorn_options(settings: Settings, file_descriptors: int | None = None) -> 
     protocol = protocol_class(
         MAX_HEAD_BYTES,
         settings.header_timeout,
+        body_limits=BODY_LIMITS,
         max_connections_per_client=settings.max_connections_per_client,
         ipv6_prefix=settings.client_ipv6_prefix,
         forwarded_allow_ips=settings.forwarded_allow_ips,

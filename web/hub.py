@@ -19,21 +19,12 @@ import asyncio
 import logging
 import time
 
-from sse_starlette.event import ServerSentEvent
-
 from shared.document import Document, decode, empty_document, encode
 from web.fanout import PING_MESSAGE, SEND_TIMEOUT_S, Subscriber, body_message, reap_stuck
 from web.refusal_log import RefusalLog
+from web.sse_wire import event_frame
 
 log = logging.getLogger("nowplaying.web")
-
-
-def sse_event(document: Document, raw: bytes) -> bytes:
-    """The SSE frame for one version, encoded once with sse-starlette's encoder."""
-    event = ServerSentEvent(
-        data=raw.decode(), event="now-playing", id=str(document["version"]), sep="\n"
-    )
-    return event.encode()
 
 
 class Hub:
@@ -60,7 +51,7 @@ class Hub:
     def _prepare(self) -> None:
         """Everything a reader gets, encoded once per version."""
         document = self.document
-        self.frame = sse_event(document, self.raw)
+        self.frame = event_frame(document, self.raw)
         self.etag = f'"np-{document["version"]}-{document["updatedAt"]}"'
         self.tag_headers = [
             (b"etag", self.etag.encode()),

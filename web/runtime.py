@@ -27,7 +27,7 @@ from web.metrics import Metrics
 from web.read_cache import Cached, Snapshot, redis_snapshot
 from web.stream_limits import LimitsCollector, StreamLimiter
 
-VIEW_WAIT_S = 1.5  # how long a one-shot view waits for the poll it asked for (#10)
+VIEW_WAIT_S = 1.5  # how long a one-shot view waits for the poll it asked for
 
 
 class Service(Protocol):

@@ -136,7 +136,7 @@ class TestDemo:
         assert art.status_code == 200 and art.headers["content-type"] == "image/png"
 
     def test_a_change_reaches_an_open_event_stream(self, demo: Stack) -> None:
-        """The demo's simulator has no public route (#13), so the change is made in Redis:
+        """The demo's simulator has no public route, so the change is made in Redis:
         the stored document is deleted and the poller, polling for the open stream, writes
         it again above its last version, through Redis pub/sub to the stream."""
         stream = EventStream([need("curl"), "-sN", f"{DEMO}/api/stream"])

@@ -200,7 +200,8 @@
     spotify: ["Spotify", true],
     lastfm: ["Last.fm", false],
     listenbrainz: ["ListenBrainz", false],
-    lanyard: ["Lanyard", false]
+    lanyard: ["Lanyard", false],
+    push: ["Pushed", true]
   };
   function providerLabel(name) { var row = PROVIDERS[name || "spotify"]; return row ? row[0] : ""; }
   function knowsPause(name) { var row = PROVIDERS[name || "spotify"]; return !row || row[1]; }
