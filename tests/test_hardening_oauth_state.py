@@ -140,3 +140,19 @@ async def test_the_callback_clears_the_cookie(web: str) -> None:
         cleared = _cookie_header(done).lower()
         assert cleared.startswith(f"{STATE_COOKIE}=") and "max-age=0" in cleared
         assert STATE_COOKIE not in client.cookies
+
+
+async def test_the_admin_reconnect_button_sets_the_same_state_cookie(fake_store: Store) -> None:
+    from tests.test_admin import make_site
+
+    async for site in make_site(fake_store, redirect_uri="https://np.example/callback"):
+        cookie = await site.session()
+        csrf = await site.csrf(cookie)
+        r = await site.client.post(
+            "/admin/reconnect", data={"csrf": csrf}, headers={"Cookie": cookie}
+        )
+        assert r.status_code == 302
+        state = parse_qs(urlsplit(r.headers["location"]).query)["state"][0]
+        attributes = [p.strip().lower() for p in _cookie_header(r).split(";")]
+        assert attributes[0] == f"{STATE_COOKIE}={state}".lower()
+        assert "secure" in attributes and "path=/callback" in attributes
