@@ -66,7 +66,9 @@ class WebRuntime:
             self.settings.client_ipv6_prefix,
         )
         self.metrics.registry.register(LimitsCollector(self.limiter, LimitedHttpToolsProtocol))
-        self.admin = AdminGuard(self.settings.admin_token)
+        self.admin = AdminGuard(
+            self.settings.admin_token, ipv6_prefix=self.settings.client_ipv6_prefix
+        )
         self.demand = Demand(QuotaStore(self.store), self.hub)
         self.redis_reads = redis_snapshot(self.store, self.demand.quota)
         self.http = httpx.AsyncClient(timeout=httpx.Timeout(3.0), follow_redirects=True)
