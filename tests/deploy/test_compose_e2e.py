@@ -248,8 +248,8 @@ class TestRealBehindHttps:
         self, real: tuple[Stack, dict[str, int]], tmp_path: Path
     ) -> None:
         """Through Caddy the header is trusted (no warning); sent straight to the
-        published port it is ignored and the web app names the untrusted peer: the edge
-        network's gateway, the address the README says a host proxy connects from."""
+        published port it is ignored and the web app names the untrusted peer: the default
+        network's gateway, where the README says a host proxy connects from."""
         stack, ports = real
         curl = https_curl(stack, ports, tmp_path)
         spoof = ["-H", "X-Forwarded-For: 203.0.113.9"]
@@ -270,7 +270,17 @@ class TestRealBehindHttps:
             lines = [line for line in logs.splitlines() if "X-Forwarded-For from" in line]
             time.sleep(0.5)
         assert lines, stack.logs()
-        assert "X-Forwarded-For from 10.203.249.1," in lines[0], lines
+        gateway = subprocess.run(
+            [
+                *("docker", "network", "inspect", f"{stack.project}_default"),
+                *("--format", "{{(index .IPAM.Config 0).Gateway}}"),
+            ],
+            capture_output=True,
+            text=True,
+            timeout=30,
+            check=True,
+        ).stdout.strip()
+        assert f"X-Forwarded-For from {gateway}," in lines[0], lines
         assert "203.0.113.9" not in "\n".join(lines)
 
     def test_a_change_reaches_an_event_stream_through_caddy(
