@@ -26,7 +26,9 @@ class ProviderInfo:
 
 
 SPOTIFY_IMAGES = (r"i\.scdn\.co", r"mosaic\.scdn\.co", r"image-cdn-[a-z0-9-]+\.spotifycdn\.com")
-COVER_ART_ARCHIVE = (r"coverartarchive\.org", r"(?:[a-z0-9-]+\.)*archive\.org")
+# The Cover Art Archive redirects to archive.org, which redirects to its storage hosts
+# (ia<n>.us.archive.org); no other archive.org host serves its art.
+COVER_ART_ARCHIVE = (r"coverartarchive\.org", r"archive\.org", r"ia[0-9]+\.us\.archive\.org")
 
 PROVIDERS: tuple[ProviderInfo, ...] = (
     ProviderInfo("spotify", "Spotify", True, True, True, SPOTIFY_IMAGES, costs_budget=True),

@@ -1,8 +1,9 @@
 """The admin token check of /login, slowed down per client address.
 
 32,695 guesses at 5,400/s were all answered. Failed attempts now draw from a token
-bucket per address (IPv6 per /64): a few mistakes are free, then one attempt per
-`refill_s`; past that a wrong token is answered 429 with Retry-After.
+bucket per address (IPv6 per CLIENT_IPV6_PREFIX network, /56 unless set): a few mistakes
+are free, then one attempt per `refill_s`; past that a wrong token is answered 429 with
+Retry-After.
 
 The token is compared first (in constant time), and the throttle is consulted only for
 a wrong one: a correct token always gets in and clears its address's penalty. Checking
@@ -29,7 +30,7 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
 
 from web.refusal_log import RefusalLog
-from web.stream_limits import client_key
+from web.stream_limits import IPV6_PREFIX, client_key
 
 log = logging.getLogger("nowplaying.web")
 
@@ -85,14 +86,20 @@ class AdminGuard:
         token: str | None,
         throttle: AttemptThrottle | None = None,
         refusals: RefusalLog | None = None,
+        ipv6_prefix: int = IPV6_PREFIX,
     ) -> None:
         self.token = token
         self.throttle = throttle or AttemptThrottle()
         self.refusals = refusals or RefusalLog(log, "refused wrong admin tokens")
+        self.ipv6_prefix = ipv6_prefix  # CLIENT_IPV6_PREFIX, as for the other caps
+
+    def key(self, request: Request) -> str:
+        """The throttle's unit for this request: its address, IPv6 by CLIENT_IPV6_PREFIX."""
+        return client_key(request.client.host if request.client else None, self.ipv6_prefix)
 
     def refuse(self, request: Request) -> Response | None:
         """None when `?token=` is the admin token, else the answer to send instead."""
-        key = client_key(request.client.host if request.client else None)
+        key = self.key(request)
         given = request.query_params.get("token", "")
         if self.token and hmac.compare_digest(given.encode(), self.token.encode()):
             self.throttle.cleared(key)  # the right token is never throttled

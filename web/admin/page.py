@@ -27,7 +27,6 @@ from web.admin.session import COOKIE, COOKIE_PATH, Sessions, token_matches
 from web.admin.status import ErrorLog, read_status
 from web.runtime import WebRuntime
 from web.setup import Setup
-from web.stream_limits import client_key
 
 log = logging.getLogger("nowplaying.web")
 TEMPLATES = Jinja2Templates(directory=str(Path(__file__).parent.parent / "templates"))
@@ -116,7 +115,7 @@ class Admin:
         if form is None:
             return Response("Payload Too Large", 413)
         guard = self.runtime.admin
-        key = client_key(request.client.host if request.client else None)
+        key = guard.key(request)
         if token_matches(form.get("token", ""), self.settings.admin_token):
             guard.throttle.cleared(key)  # the right token is never throttled
             cookie = await self.sessions.create()
