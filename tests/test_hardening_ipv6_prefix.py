@@ -55,3 +55,28 @@ def test_the_guards_key_follows_its_prefix() -> None:
 
     assert AdminGuard(ADMIN, ipv6_prefix=64).key(Peer()) == "2001:db8:1:100::/64"  # type: ignore[arg-type]
     assert AdminGuard(ADMIN).key(Peer()) == "2001:db8:1:100::/56"  # type: ignore[arg-type]
+
+
+INGEST = "ingest-token-for-tests-0123456789"
+
+
+async def wrong_ingest_tokens(runtime: WebRuntime, address: str, count: int) -> list[int]:
+    async with web_client(runtime, client=(address, 5000)) as client:
+        headers = {"Authorization": "Bearer wrong-token"}
+        return [
+            (await client.post("/api/ingest", json={"clear": True}, headers=headers)).status_code
+            for _ in range(count)
+        ]
+
+
+async def test_the_ingest_throttle_follows_the_configured_prefix_too(fake_store: Store) -> None:
+    settings = Settings(
+        redis_prefix=fake_store.keys.prefix, ingest_token=INGEST, client_ipv6_prefix=64
+    )
+    runtime = WebRuntime(settings, fake_store)
+    try:
+        refused = await wrong_ingest_tokens(runtime, ONE, 12)
+        assert refused[-1] == 429
+        assert await wrong_ingest_tokens(runtime, OTHER, 1) == [401]
+    finally:
+        await runtime.http.aclose()

@@ -24,7 +24,7 @@ from starlette.responses import JSONResponse, PlainTextResponse, Response
 
 from web.admin_guard import AttemptThrottle
 from web.refusal_log import RefusalLog
-from web.stream_limits import client_key
+from web.stream_limits import IPV6_PREFIX, client_key
 
 log = logging.getLogger("nowplaying.ingest")
 
@@ -63,9 +63,15 @@ def header_token(request: Request) -> str | None:
 
 
 class IngestGate:
-    def __init__(self, token: str | None, throttle: AttemptThrottle | None = None) -> None:
+    def __init__(
+        self,
+        token: str | None,
+        throttle: AttemptThrottle | None = None,
+        ipv6_prefix: int = IPV6_PREFIX,
+    ) -> None:
         self.token = token
         self.throttle = throttle or AttemptThrottle()
+        self.ipv6_prefix = ipv6_prefix  # CLIENT_IPV6_PREFIX, as for the other caps
         self.refusals = RefusalLog(log, "refused wrong ingest tokens")
 
     @property
@@ -75,7 +81,7 @@ class IngestGate:
     def matches(self, request: Request, given: str) -> bool:
         """Whether `given` is the token; a wrong one counts against the address (429
         once its bucket is empty: raises Refused)."""
-        key = client_key(request.client.host if request.client else None)
+        key = client_key(request.client.host if request.client else None, self.ipv6_prefix)
         if self.token and hmac.compare_digest(given.encode(), self.token.encode()):
             self.throttle.cleared(key)  # the right token is never throttled
             return True

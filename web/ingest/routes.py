@@ -49,7 +49,9 @@ class Ingest:
         self.store = store
         self.shown = shown  # the document readers get now (the hub's), privacy applied
         self.clock = clock
-        self.gate = gate or IngestGate(settings.ingest_token)
+        self.gate = gate or IngestGate(
+            settings.ingest_token, ipv6_prefix=settings.client_ipv6_prefix
+        )
         policy = ArtPolicy.from_settings(settings)
         self.image_allowed = policy.allows
         # One write at a time per process: concurrent submissions queue here instead of
