@@ -254,6 +254,30 @@ async def _fanout(counts: list[int], runs: int) -> list[dict[str, Any]]:
     return await sse_fanout.measure(counts, runs)
 
 
+def sections(text: str) -> dict[str, str]:
+    """`## Title` -> the section's text (title line included), in order."""
+    found: dict[str, str] = {}
+    title = None
+    for line in text.splitlines(keepends=True):
+        if line.startswith("## "):
+            title = line[3:].strip()
+            found[title] = ""
+        if title is not None:
+            found[title] += line
+    return found
+
+
+def kept_sections(path: Path, written: str) -> str:
+    """Sections of the existing file this run did not produce (written by a benchmark run
+    on its own: `python -m bench.og_png --write`, `bench.history`, ...): kept as they are,
+    so `make bench` never drops a measurement it does not take itself."""
+    if not path.is_file():
+        return ""
+    ours = sections(written)
+    kept = [body for title, body in sections(path.read_text()).items() if title not in ours]
+    return "".join("\n" + body.rstrip("\n") + "\n" for body in kept)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--quick", action="store_true", help="fewer runs, for a smoke test")
@@ -293,6 +317,7 @@ def main() -> None:
         if not missing
         else f"## SSE through reverse proxies\n\nNot measured: {missing} not installed.\n"
     )
+    text += kept_sections(args.output, text)
     args.output.write_text(text)
     print(text)
     print(f"wrote {args.output}", file=sys.stderr)
