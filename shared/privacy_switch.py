@@ -23,6 +23,16 @@ async def is_hidden(store: Store) -> bool:
     return bool(await store.redis.exists(store.keys.privacy))
 
 
+async def hidden_since(store: Store) -> int | None:
+    """When the switch was turned on (ms epoch), None while it is off; 0 when it is on
+    but its value is not a time (hidden since always: the safe reading)."""
+    raw: Any = await store.redis.get(store.keys.privacy)
+    if raw is None:
+        return None
+    text = raw.decode(errors="replace") if isinstance(raw, bytes) else str(raw)
+    return int(text) if text.isascii() and text.isdigit() else 0
+
+
 async def set_hidden(store: Store, hidden: bool) -> None:
     """Flip the switch; hiding also publishes nothing-playing at once. Either way the
     poller is woken to republish what the switch now allows."""

@@ -147,6 +147,34 @@ async def test_privacy_delay_shows_a_session_only_once_it_ended_that_long_ago(
     assert "Too Recent" not in svg and "Song 1" in svg
 
 
+@pytest.mark.parametrize("delay", [0.0, 30.0])
+async def test_while_the_switch_hides_no_session_that_ended_since_the_hide_is_shown(
+    make_client: Any, fake_store: Store, delay: float
+) -> None:
+    # `nowplaying privacy hide` closes the session that played at that moment (the poller
+    # records nothing while hidden): it must not surface in the history while the card is
+    # dark, least of all under PRIVACY_DELAY, where the card had not shown it yet.
+    now = now_ms()
+    hidden_at = now - 60_000
+    await add_sessions(
+        fake_store,
+        [
+            session(1, hidden_at - 120_000, name="Shown Before"),
+            session(2, hidden_at + 2_000, name="Closed By The Hide"),
+        ],
+        50,
+    )
+    await fake_store.redis.set(fake_store.keys.privacy, str(hidden_at))
+    client = await make_client(privacy_delay=delay)
+    body = (await client.get("/api/history")).json()
+    assert [i["name"] for i in body["items"]] == ["Shown Before"]
+    svg = (await client.get("/history.svg")).text
+    assert "Closed By The Hide" not in svg and "Shown Before" in svg
+    await fake_store.redis.delete(fake_store.keys.privacy)  # `show`: all of it again
+    body = (await client.get("/api/history")).json()
+    assert [i["name"] for i in body["items"]] == ["Closed By The Hide", "Shown Before"]
+
+
 async def test_the_svg_list_card(make_client: Any, fake_store: Store) -> None:
     now = now_ms()
     sessions = [session(n, now - (20 - n) * 60_000) for n in range(12)]

@@ -17,6 +17,7 @@ from starlette.routing import BaseRoute, Route
 
 from shared.config import Settings
 from shared.history import PAGE_MAX, Session, parse_cursor, read_page
+from shared.privacy_switch import hidden_since
 from shared.store import Store
 from web.art import ArtCache
 from web.history_svg import collapse, render_history
@@ -67,8 +68,13 @@ class HistoryViews:
     def routes(self) -> list[BaseRoute]:
         return [Route(API_PATH, self.api), Route(SVG_PATH, self.svg)]
 
-    def visible_until(self) -> int:
-        return int(self.clock() * 1000) - self.delay_ms
+    async def visible_until(self) -> int:
+        """Sessions that ended up to this moment may be shown: PRIVACY_DELAY ago, and while
+        the privacy switch is on, not after the moment it was turned on (less the delay):
+        the session it closed, which the card may not have shown yet, stays off too."""
+        until = int(self.clock() * 1000) - self.delay_ms
+        since = await hidden_since(self.store)
+        return until if since is None else min(until, since - self.delay_ms - 1)
 
     async def page(self, limit: int, before: int | None) -> Page:
         """A page of the history, from Redis at most once per CACHE_S and version."""
@@ -77,7 +83,7 @@ class HistoryViews:
         if cached is not None and cached[1] == version and now - cached[0] < CACHE_S:
             return cached[2]
         page = await read_page(
-            self.store, limit=limit, before=before, visible_until_ms=self.visible_until()
+            self.store, limit=limit, before=before, visible_until_ms=await self.visible_until()
         )
         if len(self.pages) >= CACHE_ENTRIES:
             self.pages.clear()
