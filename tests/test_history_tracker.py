@@ -178,3 +178,31 @@ def test_an_item_first_seen_paused_opens_nothing() -> None:
     s = Script()
     s.see(T0, song("A", progress=5000, playing=False))
     assert s.state is None and s.ended == []
+
+
+def test_a_position_given_at_an_earlier_progress_at_is_extrapolated() -> None:
+    # A pushed item (and any source that reports the position at a past moment) says
+    # `progressMs` at `progressAt`, not at the observation: played through, it is no skip.
+    s = Script()
+    for t in range(0, 200_001, 5000):
+        s.see(T0 + t, song("A", progress=0, progressAt=T0, provider="push"))
+    s.see(T0 + 205_000, song("B", progress=0, progressAt=T0 + 205_000, provider="push"))
+    [a] = s.ended
+    assert a["name"] == "A" and a["startedAt"] == T0
+    assert a["skipped"] is False
+    assert abs(a["listenedMs"] - 200_000) <= 1000
+
+
+def test_a_pushed_item_left_after_a_minute_is_skipped_and_one_played_again_repeats() -> None:
+    s = Script()
+    for t in range(0, 60_001, 5000):
+        s.see(T0 + t, song("A", progress=0, progressAt=T0, provider="push"))
+    s.see(T0 + 65_000, song("B", progress=0, progressAt=T0 + 65_000, provider="push"))
+    for t in range(70_000, 265_001, 5000):  # B through, then B again from its start
+        s.see(T0 + t, song("B", progress=0, progressAt=T0 + 65_000, provider="push"))
+    for t in range(270_000, 300_001, 5000):
+        s.see(T0 + t, song("B", progress=0, progressAt=T0 + 270_000, provider="push"))
+    a, b = s.ended
+    assert a["name"] == "A" and a["skipped"] is True
+    assert b["name"] == "B" and b["skipped"] is False and s.state is not None
+    assert s.state["session"]["name"] == "B" and s.state["session"]["startedAt"] >= T0 + 265_000
