@@ -147,6 +147,24 @@ async def test_privacy_delay_shows_a_session_only_once_it_ended_that_long_ago(
     assert "Too Recent" not in svg and "Song 1" in svg
 
 
+async def test_under_privacy_delay_the_times_shown_are_on_the_delayed_timeline(
+    make_client: Any, fake_store: Store
+) -> None:
+    # The delayed document's updatedAt and progressAt are moved by the delay; a history
+    # that gave the live times would tell every reader the real moment of each play (and
+    # the delay itself: the next item's updatedAt less the session's endedAt).
+    now = now_ms()
+    ended = [now - 900_000, now - 700_000, now - 500_000]
+    await add_sessions(fake_store, [session(n, e) for n, e in enumerate(ended)], 50)
+    client = await make_client(privacy_delay=300.0)
+    first = (await client.get("/api/history?limit=2")).json()
+    assert [i["endedAt"] for i in first["items"]] == [ended[2] + 300_000, ended[1] + 300_000]
+    assert first["items"][0]["startedAt"] == ended[2] - 100_000 + 300_000
+    rest = (await client.get(f"/api/history?limit=2&before={first['next']}")).json()
+    assert [i["endedAt"] for i in rest["items"]] == [ended[0] + 300_000]
+    assert rest["next"] is None
+
+
 @pytest.mark.parametrize("delay", [0.0, 30.0])
 async def test_while_the_switch_hides_no_session_that_ended_since_the_hide_is_shown(
     make_client: Any, fake_store: Store, delay: float

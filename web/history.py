@@ -1,7 +1,8 @@
 """`GET /api/history` and `GET /history.svg`: the play sessions the poller recorded
 (shared/history.py), read from Redis per request (a page is small; the hub holds only
 the live document). PRIVACY_DELAY applies here too: a session is shown once it ended at
-least that long ago.
+least that long ago, its times moved by the delay (the public timeline, as the delayed
+document's); while the privacy switch is on, nothing that ended since it was turned on.
 """
 
 from __future__ import annotations
@@ -82,13 +83,27 @@ class HistoryViews:
         cached = self.pages.get((limit, before))
         if cached is not None and cached[1] == version and now - cached[0] < CACHE_S:
             return cached[2]
-        page = await read_page(
-            self.store, limit=limit, before=before, visible_until_ms=await self.visible_until()
+        live_before = None if before is None else before - self.delay_ms
+        sessions, cursor = await read_page(
+            self.store, limit=limit, before=live_before, visible_until_ms=await self.visible_until()
         )
+        page = self._delayed(sessions, cursor)
         if len(self.pages) >= CACHE_ENTRIES:
             self.pages.clear()
         self.pages[(limit, before)] = (now, version, page)
         return page
+
+    def _delayed(self, sessions: list[Session], cursor: int | None) -> Page:
+        """A page on the public timeline: under PRIVACY_DELAY every time moved by the delay,
+        as the delay line moves the document's `updatedAt` and `progressAt` (the cursor too:
+        `?before=` takes it back)."""
+        d = self.delay_ms
+        if d == 0:
+            return sessions, cursor
+        moved = [
+            s | {"startedAt": s["startedAt"] + d, "endedAt": s["endedAt"] + d} for s in sessions
+        ]
+        return moved, None if cursor is None else cursor + d
 
     async def api(self, request: Request) -> Response:
         params = request.query_params
