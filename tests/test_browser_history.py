@@ -96,6 +96,7 @@ async def test_the_widget_lists_the_last_plays_under_the_card(
         texts = await rows.all_inner_texts()
         assert len(texts) == 3
         assert "Never Gonna Give You Up" in texts[0] and "×2" in texts[0]
+        assert "Spotify · ×2" in texts[0]  # attributed, as the card's corner is
         assert "Midnight Circuits" in texts[1]
         await page.locator("[data-nowplaying]").screenshot(path=str(SHOTS / "widget-history.png"))
         await page.close()

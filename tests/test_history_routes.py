@@ -165,6 +165,24 @@ async def test_under_privacy_delay_the_times_shown_are_on_the_delayed_timeline(
     assert rest["next"] is None
 
 
+async def test_each_row_of_the_svg_names_the_provider_it_was_read_from(
+    make_client: Any, fake_store: Store
+) -> None:
+    # Spotify's Design Guidelines: metadata read from Spotify is attributed to Spotify;
+    # the other providers are named likewise (as the live card's corner names them).
+    now = now_ms()
+    rows = [
+        session(1, now - 300_000, name="From Spotify"),
+        session(2, now - 200_000, name="From Lastfm", provider="lastfm", url=None),
+        session(3, now - 100_000, name="From Push", provider="push", url=None),
+    ]
+    await add_sessions(fake_store, rows, 50)
+    client = await make_client()
+    text = (await client.get("/history.svg")).text
+    asides = re.findall(r'text-anchor="end">([^<]*)</text>', text)
+    assert [a.split(" · ")[0] for a in asides] == ["Pushed", "Last.fm", "Spotify"]
+
+
 @pytest.mark.parametrize("delay", [0.0, 30.0])
 async def test_while_the_switch_hides_no_session_that_ended_since_the_hide_is_shown(
     make_client: Any, fake_store: Store, delay: float

@@ -364,7 +364,9 @@
       el("div", "h-title", body).textContent = name;
       el("div", "h-artists", body).textContent = Array.isArray(s.artists) && s.artists.length ? s.artists.join(", ") : "Unknown artist";
       var when = typeof s.endedAt === "number" ? ago(s.endedAt) : "";
-      el("span", "h-when", li).textContent = (play.count > 1 ? "\u00d7" + play.count + " \u00b7 " : "") + when;
+      /* Attribution, as the card's corner: the provider each play was read from. */
+      var parts = [providerLabel(s.provider), play.count > 1 ? "\u00d7" + play.count : "", when];
+      el("span", "h-when", li).textContent = parts.filter(function (p) { return p; }).join(" \u00b7 ");
     });
     list.hidden = !plays.length;
   };
