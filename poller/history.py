@@ -193,6 +193,7 @@ def _open(live: Song, now_ms: int, floor: int | None) -> OpenSession:
         "durationMs": live["durationMs"],
         "skipped": False,
         "source": live["source"],
+        "explicit": live.get("explicit"),
     }
     return {
         "key": key,

@@ -102,6 +102,25 @@ async def test_the_widget_lists_the_last_plays_under_the_card(
         await page.close()
 
 
+async def test_the_widget_masks_an_explicit_title_in_the_list_with_data_explicit_hide(
+    browser: Browser, fake_store: Store
+) -> None:
+    async with demo_site(fake_store) as base:
+        now = int(time.time() * 1000)
+        played = demo_sessions(now)[2] | {"id": "x1", "name": "Filthy Words", "explicit": True}
+        await add_sessions(fake_store, [played], 5000)
+        page = await browser.new_page(viewport={"width": 520, "height": 420})
+        await page.set_content(
+            "<body><div data-nowplaying data-history='3' data-explicit='hide'></div>"
+            f"<script src='{base}/widget.js'></script></body>"
+        )
+        rows = page.locator("[data-nowplaying] .hist li")
+        await rows.first.wait_for()
+        text = (await rows.all_inner_texts())[0]
+        assert "Filthy" not in text and "F***** W****" in text
+        await page.close()
+
+
 async def test_a_malformed_data_history_is_a_console_warning_and_no_list(
     browser: Browser, fake_store: Store
 ) -> None:

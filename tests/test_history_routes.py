@@ -165,6 +165,25 @@ async def test_under_privacy_delay_the_times_shown_are_on_the_delayed_timeline(
     assert rest["next"] is None
 
 
+async def test_the_api_lists_the_contract_fields_and_masks_explicit_titles_on_request(
+    make_client: Any, fake_store: Store
+) -> None:
+    now = now_ms()
+    rows = [
+        session(1, now - 200_000, name="Clean Song", explicit=False),
+        session(2, now - 100_000, name="Filthy Words", explicit=True),
+    ]
+    await add_sessions(fake_store, rows, 50)
+    client = await make_client()
+    plain = (await client.get("/api/history")).json()["items"]
+    assert [i["name"] for i in plain] == ["Filthy Words", "Clean Song"]
+    assert all("explicit" not in i for i in plain)  # the contract's fields, no more
+    masked = (await client.get("/api/history?explicit=hide")).json()["items"]
+    assert [i["name"] for i in masked] == ["F***** W****", "Clean Song"]
+    bad = await client.get("/api/history?explicit=maybe")
+    assert bad.status_code == 400 and "explicit" in bad.text
+
+
 async def test_each_row_of_the_svg_names_the_provider_it_was_read_from(
     make_client: Any, fake_store: Store
 ) -> None:

@@ -58,9 +58,22 @@ def test_a_track_played_through_then_another_is_two_sessions() -> None:
     assert a["name"] == "A" and a["startedAt"] == T0 and a["endedAt"] == T0 + 202_000
     assert a["listenedMs"] == 200_000 and a["skipped"] is False
     assert set(a) == {
-        "id", "provider", "type", "name", "artists", "album", "url", "imageUrl",
-        "startedAt", "endedAt", "listenedMs", "durationMs", "skipped", "source",
-    }  # fmt: skip
+        "id",
+        "provider",
+        "type",
+        "name",
+        "artists",
+        "album",
+        "url",
+        "imageUrl",
+        "startedAt",
+        "endedAt",
+        "listenedMs",
+        "durationMs",
+        "skipped",
+        "source",
+        "explicit",
+    }  # fmt: skip (as stored: /api/history lists all but `explicit`)
     assert s.state is not None and s.state["session"]["startedAt"] == T0 + 202_000
 
 
@@ -206,3 +219,14 @@ def test_a_pushed_item_left_after_a_minute_is_skipped_and_one_played_again_repea
     assert a["name"] == "A" and a["skipped"] is True
     assert b["name"] == "B" and b["skipped"] is False and s.state is not None
     assert s.state["session"]["name"] == "B" and s.state["session"]["startedAt"] >= T0 + 265_000
+
+
+def test_a_session_keeps_the_explicit_flag_of_its_item() -> None:
+    # The widget's data-explicit="hide" masks an explicit title on the live card; the
+    # same title must not come back unmasked in the list of last plays under it.
+    s = Script()
+    s.see(T0, song("A", explicit=True))
+    s.see(T0 + 60_000, song("B", explicit=None))
+    s.see(T0 + 120_000, None)
+    a, b = s.ended
+    assert a["explicit"] is True and b["explicit"] is None

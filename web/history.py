@@ -24,6 +24,7 @@ from web.art import ArtCache
 from web.history_svg import collapse, render_history
 from web.hot import etag_matches
 from web.options import OptionError, parse_options
+from web.titles import mask_title
 
 API_PATH = "/api/history"
 SVG_PATH = "/history.svg"
@@ -43,6 +44,16 @@ def parse_limit(value: str | None, default: int, most: int) -> int:
     if not text.isascii() or not text.isdigit() or not 1 <= int(text) <= most:
         raise ValueError(f"limit must be a whole number from 1 to {most} (got {value[:20]!r})")
     return int(text)
+
+
+def public_session(session: Session, *, hide_explicit: bool = False) -> dict[str, object]:
+    """A session as /api/history lists it: the contract's fields (the stored `explicit`
+    flag stays inside), the title masked under `?explicit=hide` when it is explicit (the
+    widget's data-explicit="hide", so its list does not show what its card masks)."""
+    shown: dict[str, object] = {k: v for k, v in session.items() if k != "explicit"}
+    if hide_explicit and session.get("explicit") is True:
+        shown["name"] = mask_title(session["name"])
+    return shown
 
 
 def _bad(message: str) -> Response:
@@ -110,9 +121,13 @@ class HistoryViews:
         try:
             limit = parse_limit(params.get("limit"), API_DEFAULT, PAGE_MAX)
             before = parse_cursor(params.get("before"))
+            explicit = params.get("explicit", "show")
+            if explicit not in ("show", "hide"):
+                raise ValueError(f"explicit must be show or hide (got {explicit[:20]!r})")
         except ValueError as exc:
             return _bad(str(exc))
-        items, cursor = await self.page(limit, before)
+        sessions, cursor = await self.page(limit, before)
+        items = [public_session(s, hide_explicit=explicit == "hide") for s in sessions]
         body = json.dumps(
             {"items": items, "next": None if cursor is None else str(cursor)},
             ensure_ascii=False,

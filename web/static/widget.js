@@ -333,7 +333,8 @@
   Card.prototype.loadHistory = function () {
     var self = this;
     var n = this.history;
-    fetch(origin + "/api/history?limit=" + Math.min(100, n * 4), { cache: "no-cache" })
+    var masked = this.opts.hideExplicit ? "&explicit=hide" : "";
+    fetch(origin + "/api/history?limit=" + Math.min(100, n * 4) + masked, { cache: "no-cache" })
       .then(function (r) { return r.ok ? r.json() : null; })
       .then(function (body) { if (body && Array.isArray(body.items)) self.renderHistory(collapse(body.items, n)); })
       .catch(function () { /* the live card goes on without it */ });
