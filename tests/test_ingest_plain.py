@@ -182,6 +182,20 @@ async def test_a_scrobble_dated_in_the_future_or_before_2002_counts_from_its_rec
     assert record.ended["name"] == "Later"
 
 
+async def test_a_duration_of_zero_is_no_known_duration_not_an_item_over_at_once(
+    fake_store: Store,
+) -> None:
+    # As Web Scrobbler's 0 (a connector that cannot read it): the item plays (10 minutes
+    # without a duration), instead of arriving as already ended.
+    body = {"name": "T", "artists": ["A"], "durationMs": 0}
+    async with client(fake_store) as c:
+        r = await c.post("/api/ingest", json=body, headers=BEARER)
+        assert r.status_code == 200, r.text
+    song = await now_song(fake_store)
+    assert song["isPlaying"] is True and song["source"] == "current"
+    assert song["durationMs"] is None
+
+
 async def test_bidi_controls_are_stripped_from_pushed_names(fake_store: Store) -> None:
     # U+202E (right-to-left override) and its kin reorder what follows them on the card,
     # the SVG and the PNG: a pushed name could show as another text than it is.
