@@ -126,6 +126,10 @@ def _end_of(state: OpenSession, live: Song | None, now_ms: int) -> int | None:
     if live is None:
         return state["lastAt"] + _credit(state, now_ms) if state["playing"] else stopped
     if item_key(live) != state["key"] or _repeats(state, live, now_ms):
+        if live.get("provider", "spotify") != state["session"]["provider"]:
+            # Another provider's position says when its item started on its own player,
+            # not when this one stopped: this one played until the other was seen.
+            return state["lastAt"] + _credit(state, now_ms)
         return _switch_at(state, live, now_ms)
     return None
 

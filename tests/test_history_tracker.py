@@ -230,3 +230,14 @@ def test_a_session_keeps_the_explicit_flag_of_its_item() -> None:
     s.see(T0 + 120_000, None)
     a, b = s.ended
     assert a["explicit"] is True and b["explicit"] is None
+
+
+def test_when_the_provider_changes_the_old_session_runs_until_the_new_one_is_seen() -> None:
+    # The new item's position says when *it* started on its own player, not when the
+    # other provider's item stopped: A (pushed, seen once) played until B was seen.
+    s = Script()
+    s.see(T0, song("A", progress=0, progressAt=T0, provider="push", durationMs=None))
+    s.see(T0 + 5000, song("B", progress=60_000, progressAt=T0 + 5000, provider="lanyard"))
+    [a] = s.ended
+    assert a["name"] == "A" and a["endedAt"] == T0 + 5000 and a["listenedMs"] == 5000
+    assert s.state is not None and s.state["session"]["startedAt"] >= T0 + 5000 - 60_000
