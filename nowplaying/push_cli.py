@@ -9,6 +9,7 @@ for `--duration` seconds (10 minutes without) or until the next push; `--pause` 
 from __future__ import annotations
 
 import argparse
+import math
 from typing import Any
 
 import httpx
@@ -46,6 +47,10 @@ def body_of(args: argparse.Namespace) -> dict[str, Any]:
     if args.album:
         body["album"] = args.album
     if args.duration is not None:
+        if not math.isfinite(args.duration) or args.duration <= 0:
+            raise ValueError(
+                f"--duration must be a positive number of seconds, got {args.duration}"
+            )
         body["durationMs"] = int(args.duration * 1000)
     return body
 

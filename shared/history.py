@@ -14,7 +14,7 @@ be two entries.
 from __future__ import annotations
 
 import json
-from typing import Any, TypedDict
+from typing import Any, NotRequired, TypedDict
 
 from shared.store import Store
 
@@ -36,6 +36,9 @@ class Session(TypedDict):
     durationMs: int | None
     skipped: bool
     source: str  # the document's `source` of the observations: "current"
+    # Kept in Redis, not listed: the item's `explicit` (null where the provider has none),
+    # for /api/history's ?explicit=hide; sessions recorded before it lack it.
+    explicit: NotRequired[bool | None]
 
 
 def items_key(store: Store) -> str:

@@ -43,11 +43,16 @@ URL_LIMIT = 2048
 LATE_SCROBBLE_SLACK_MS = 1000  # listened_at is in whole seconds
 
 
-_CONTROLS = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
+# C0 and C1 controls, and the bidirectional formatting characters (marks, embeddings,
+# overrides, isolates: U+061C, U+200E-U+200F, U+202A-U+202E, U+2066-U+2069), which would
+# reorder the rest of a pushed name on the card, the SVGs and the PNG.
+_CONTROLS = re.compile(
+    "[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]"
+)
 
 
 def cut(value: str, limit: int = NAME_LIMIT) -> str:
-    """One line of text fit for every renderer: control characters stripped, the rest
+    """One line of text fit for every renderer: control and bidi characters stripped, the rest
     cleaned as every normalizer cleans (shared/text.py), trimmed, at most `limit`
     characters."""
     return clean_text(_CONTROLS.sub("", value)).strip()[:limit].strip()

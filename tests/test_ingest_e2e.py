@@ -17,6 +17,7 @@ from liblistenbrainz.errors import InvalidAuthTokenException, ListenBrainzAPIExc
 from nowplaying.cli import build_parser
 from nowplaying.push_cli import push_main
 from poller.service import Poller
+from shared.config import Settings
 from shared.spotify import make_http_client
 from shared.store import Store
 from tests.conftest import serve
@@ -175,3 +176,13 @@ async def test_the_push_command_makes_the_card_change(web: str, fake_store: Stor
         await next_event(reader, lambda d: d["song"] and not d["song"]["isPlaying"], 1.0)
     unset = ingest_settings(fake_store, ingest_token=None)
     assert push_main(unset, args) == 2
+
+
+@pytest.mark.parametrize("duration", ["inf", "nan", "-5", "0"])
+def test_nowplaying_push_refuses_a_duration_that_is_no_length_with_exit_2(
+    duration: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    settings = Settings(ingest_token=TOKEN)
+    args = build_parser().parse_args(["push", "A", "T", "--duration", duration])
+    assert push_main(settings, args) == 2  # no traceback, nothing sent
+    assert "--duration" in capsys.readouterr().out

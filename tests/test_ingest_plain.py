@@ -86,6 +86,8 @@ BAD_PLAIN: list[tuple[object, str]] = [
     ({"name": "T"}, "artists"),
     ({"name": "T", "artists": "A"}, "artists"),
     ({"name": "T", "artists": [1]}, "artists"),
+    ({"name": "T", "artists": []}, "artists"),  # the card would name nobody
+    ({"name": "T", "artists": ["\u0001\u0007", "  "]}, "artists"),  # nothing left once cleaned
     ({"name": "T", "artists": ["A"], "durationMs": "long"}, "durationMs"),
     ({"name": "T", "artists": ["A"], "progressMs": -1}, "progressMs"),
     ({"name": "T", "artists": ["A"], "isPlaying": "yes"}, "isPlaying"),
@@ -154,6 +156,56 @@ async def test_webscrobbler_pause_resume_and_scrobble(fake_store: Store) -> None
     record = await read_pushed(fake_store)
     assert record is not None and record.ended is not None
     assert record.ended["playedAt"] == "2025-11-23T12:13:08.000Z"  # metadata.startTimestamp
+
+
+@pytest.mark.parametrize("started", [99_999_999_999, 4_102_444_800, 1, 0])
+async def test_a_scrobble_dated_in_the_future_or_before_2002_counts_from_its_receipt(
+    fake_store: Store, started: int
+) -> None:
+    # metadata.startTimestamp is the client's word: a far-future one would be "the latest
+    # play" for ever (no later scrobble is newer) and show a playedAt in year 5138.
+    body = fixture("ws_scrobble")
+    body["data"]["song"]["metadata"]["startTimestamp"] = started
+    before = int(time.time() * 1000)
+    async with client(fake_store) as c:
+        r = await c.post(HOOK, json=body)
+        assert r.status_code == 200, r.text
+        record = await read_pushed(fake_store)
+        assert record is not None and record.ended_at is not None
+        assert before <= record.ended_at <= int(time.time() * 1000)
+        later = fixture("ws_scrobble")
+        later["data"]["song"]["processed"]["track"] = "Later"
+        later["data"]["song"]["metadata"]["startTimestamp"] = int(time.time()) + 1
+        await c.post(HOOK, json=later)
+    record = await read_pushed(fake_store)
+    assert record is not None and record.ended is not None
+    assert record.ended["name"] == "Later"
+
+
+async def test_a_duration_of_zero_is_no_known_duration_not_an_item_over_at_once(
+    fake_store: Store,
+) -> None:
+    # As Web Scrobbler's 0 (a connector that cannot read it): the item plays (10 minutes
+    # without a duration), instead of arriving as already ended.
+    body = {"name": "T", "artists": ["A"], "durationMs": 0}
+    async with client(fake_store) as c:
+        r = await c.post("/api/ingest", json=body, headers=BEARER)
+        assert r.status_code == 200, r.text
+    song = await now_song(fake_store)
+    assert song["isPlaying"] is True and song["source"] == "current"
+    assert song["durationMs"] is None
+
+
+async def test_bidi_controls_are_stripped_from_pushed_names(fake_store: Store) -> None:
+    # U+202E (right-to-left override) and its kin reorder what follows them on the card,
+    # the SVG and the PNG: a pushed name could show as another text than it is.
+    name = "Evil\u202eSong\u2066x\u2069\u200f"
+    body = {"name": name, "artists": ["A\u202dB"], "album": "\u202bAl"}
+    async with client(fake_store) as c:
+        r = await c.post("/api/ingest", json=body, headers=BEARER)
+        assert r.status_code == 200, r.text
+    song = await now_song(fake_store)
+    assert song["name"] == "EvilSongx" and song["artists"] == ["AB"] and song["album"] == "Al"
 
 
 async def test_webscrobbler_token_in_a_bearer_header_works_too(fake_store: Store) -> None:

@@ -184,7 +184,7 @@ class Admin:
         if refused is not None:
             return refused
         hidden = request.state.form.get("hidden") == "1"
-        await set_hidden(self.runtime.store, hidden)
+        await set_hidden(self.runtime.store, hidden, delayed=self.settings.privacy_delay > 0)
         log.info("privacy switch set from /admin: %s", "hidden" if hidden else "shown")
         return RedirectResponse("/admin", 303, headers=NO_STORE)
 

@@ -56,8 +56,10 @@ def number_ms(data: dict[str, Any], key: str, field: str, factor: float = 1) -> 
 def artists(value: object, field: str) -> list[str]:
     if not isinstance(value, list) or not all(isinstance(a, str) for a in value):
         raise Malformed(f"{field} must be a list of strings")
-    names = [cut(a) for a in value[:ARTISTS_LIMIT]]
-    return [n for n in names if n]
+    names = [n for n in (cut(a) for a in value[:ARTISTS_LIMIT]) if n]
+    if not names:
+        raise Malformed(f"{field} must name at least one artist")
+    return names
 
 
 def url(data: dict[str, Any], key: str, field: str) -> str | None:

@@ -43,7 +43,8 @@ def parse_plain(raw: bytes, allowed: fields.ImageCheck) -> Submission:
         artists=fields.artists(data["artists"], "artists"),
         album=fields.text(data, "album", "album") or "",
         type=song_type,
-        duration_ms=fields.number_ms(data, "durationMs", "durationMs"),
+        # 0, as Web Scrobbler's, is a duration nobody knows: not an item over on arrival
+        duration_ms=fields.number_ms(data, "durationMs", "durationMs") or None,
         images=fields.image(data, "imageUrl", "imageUrl", allowed),
         url=fields.url(data, "url", "url"),
     )

@@ -21,7 +21,7 @@ from typing import Any
 from shared.document import Song
 from shared.pushed import listened, make_song, now_playing, paused, resumed, same_item
 from web.ingest import fields
-from web.ingest.listenbrainz import parse_body
+from web.ingest.listenbrainz import LISTEN_MINIMUM_TS, parse_body
 from web.ingest.submission import Malformed, Submission
 
 EVENTS = ("nowplaying", "paused", "resumedplaying", "scrobble")
@@ -42,9 +42,7 @@ def parse_webhook(raw: bytes, allowed: fields.ImageCheck) -> Submission:
     if event == "nowplaying":
         return Submission(kind, lambda prev, at: now_playing(prev, song, at, position_ms=position))
     if event == "scrobble":
-        return Submission(
-            kind, lambda prev, at: listened(prev, song, started_s * 1000 if started_s else at)
-        )
+        return Submission(kind, lambda prev, at: listened(prev, song, played_at(started_s, at)))
 
     def change(previous: Any, at: int) -> Any:
         known = (
@@ -55,6 +53,17 @@ def parse_webhook(raw: bytes, allowed: fields.ImageCheck) -> Submission:
         return now_playing(previous, song, at, position_ms=position, playing=event != "paused")
 
     return Submission(kind, change)
+
+
+def played_at(started_s: int | None, received_ms: int) -> int:
+    """When a scrobbled play started (ms): `metadata.startTimestamp`, unless it is absent,
+    later than the scrobble's receipt or before ListenBrainz's earliest accepted time (the
+    client's clock or a bug: a far-future one would stay "the latest play" for ever), then
+    the receipt."""
+    if started_s is None:
+        return received_ms
+    started_ms = started_s * 1000
+    return started_ms if LISTEN_MINIMUM_TS * 1000 <= started_ms <= received_ms else received_ms
 
 
 def song_of(
