@@ -23,6 +23,7 @@ class ProviderInfo:
     live: bool  # reports what plays now (False: only what was scrobbled, after the fact)
     image_hosts: tuple[str, ...] = ()  # regexes of the https hosts its art comes from
     costs_budget: bool = False  # its calls count against SPOTIFY_DAILY_BUDGET
+    is_a_site: bool = True  # items live on the provider's site ("On Spotify"); push: no site
 
 
 SPOTIFY_IMAGES = (r"i\.scdn\.co", r"mosaic\.scdn\.co", r"image-cdn-[a-z0-9-]+\.spotifycdn\.com")
@@ -40,7 +41,7 @@ PROVIDERS: tuple[ProviderInfo, ...] = (
     # Pushed to the ingest routes: a position from the moment of receipt (0 when the client
     # names none), pauses told by Web Scrobbler and /api/ingest; its art is any https image
     # on a host the art policy accepts (web/ingest/), so it adds no host of its own.
-    ProviderInfo("push", "Pushed", True, True, True),
+    ProviderInfo("push", "Pushed", True, True, True, is_a_site=False),
 )
 BY_NAME: dict[str, ProviderInfo] = {p.name: p for p in PROVIDERS}
 

@@ -31,6 +31,8 @@ SINGLE = [
     ("HISTORY_LIMIT", "many"),
     ("PRIVACY_DELAY", "-1"),
     ("PRIVACY_DELAY", "soon"),
+    ("PRIVACY_DELAY", "1e300"),
+    ("PRIVACY_DELAY", "86401"),
     ("PRIVACY_HIDE", "genre:pop"),
     ("PRIVACY_HIDE", "artist:"),
     ("MAX_STREAMS", "0"),

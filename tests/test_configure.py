@@ -56,3 +56,11 @@ def test_og_image_names_spotify_and_the_items_page_for_a_spotify_item() -> None:
 def test_og_image_of_the_demo_carries_no_provider_attribution() -> None:
     svg = og_svg(document(4, "Demo", demo=True), "light", None, 1_763_900_000_000)
     assert "On Spotify" not in svg and "DEMO" in svg
+
+
+def test_og_image_of_a_pushed_item_names_its_page_not_a_site_called_pushed() -> None:
+    doc = document(4, "Pushed one")
+    assert doc["song"] is not None
+    doc["song"] = doc["song"] | {"provider": "push", "url": "https://music.example/t/1"}
+    svg = og_svg(doc, "light", None, 1_763_900_000_000)
+    assert "On Pushed" not in svg and "music.example/t/1" in svg
