@@ -16,6 +16,7 @@ from __future__ import annotations
 import json
 from typing import Any, NotRequired, TypedDict
 
+from shared.json_object import json_object
 from shared.store import Store
 
 PAGE_MAX = 100
@@ -100,13 +101,8 @@ async def read_page(
 
 
 def _decode(raw: object) -> Session | None:
-    if not isinstance(raw, bytes | str):
-        return None
-    try:
-        value = json.loads(raw)
-    except ValueError:
-        return None
-    if not isinstance(value, dict) or not isinstance(value.get("endedAt"), int):
+    value = json_object(raw)
+    if value is None or not isinstance(value.get("endedAt"), int):
         return None
     session: Session = value  # type: ignore[assignment]
     return session
