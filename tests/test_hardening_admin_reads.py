@@ -40,6 +40,19 @@ def test_one_address_guessing_never_slows_another(clock: ManualClock) -> None:
     assert throttle.retry_after("owner") == 0
 
 
+def test_the_right_token_passes_even_from_a_throttled_key_and_clears_it(
+    clock: ManualClock,
+) -> None:
+    throttle = AttemptThrottle(burst=2, refill_s=10.0, clock=clock)
+    assert [throttle.check("right", "wrong", "k") for _ in range(3)][-1] > 0
+    assert throttle.check("right", "right", "k") is None
+    assert throttle.check("right", "wrong", "k") == 0  # counted anew, not refused
+
+
+def test_with_no_expected_token_every_guess_is_wrong(clock: ManualClock) -> None:
+    assert AttemptThrottle(clock=clock).check(None, "", "k") == 0
+
+
 def test_the_throttle_forgets_the_oldest_addresses_past_its_size(clock: ManualClock) -> None:
     throttle = AttemptThrottle(burst=1, refill_s=10, max_keys=100, clock=clock)
     for i in range(1000):

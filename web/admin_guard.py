@@ -70,6 +70,19 @@ class AttemptThrottle:
         while len(self.buckets) > self.max_keys:
             self.buckets.popitem(last=False)
 
+    def check(self, expected: str | None, given: str, key: str) -> float | None:
+        """The one token rule of the admin and ingest routes: None for the right token
+        (compared first, in constant time, and clearing `key`'s penalty, so a guessing
+        neighbour never locks the owner out); else the seconds `key` must wait: 0 when
+        this wrong guess was counted, more when the guess was refused unread."""
+        if expected and hmac.compare_digest(given.encode(), expected.encode()):
+            self.cleared(key)
+            return None
+        wait = self.retry_after(key)
+        if wait <= 0:
+            self.failed(key)
+        return wait
+
 
 def _page(title: str, text: str, status: int, headers: dict[str, str]) -> HTMLResponse:
     body = (
@@ -99,17 +112,14 @@ class AdminGuard:
 
     def refuse(self, request: Request) -> Response | None:
         """None when `?token=` is the admin token, else the answer to send instead."""
-        key = self.key(request)
         given = request.query_params.get("token", "")
-        if self.token and hmac.compare_digest(given.encode(), self.token.encode()):
-            self.throttle.cleared(key)  # the right token is never throttled
+        wait = self.throttle.check(self.token, given, self.key(request))
+        if wait is None:
             return None
-        wait = self.throttle.retry_after(key)
         if wait > 0:
             self.refusals.count("throttled, 429")
             retry = str(int(wait) + 1)
             text = f"Too many wrong tokens from your address: try again in {retry} s."
             return _page("Slow down", text, 429, {"Retry-After": retry})
-        self.throttle.failed(key)
         self.refusals.count("wrong, 403")
         return _page("Forbidden", "Open /login?token=&lt;ADMIN_TOKEN&gt;.", 403, {})

@@ -15,7 +15,6 @@ clients show the message.
 
 from __future__ import annotations
 
-import hmac
 import logging
 from typing import Any
 
@@ -82,17 +81,15 @@ class IngestGate:
         """Whether `given` is the token; a wrong one counts against the address (429
         once its bucket is empty: raises Refused)."""
         key = client_key(request.client.host if request.client else None, self.ipv6_prefix)
-        if self.token and hmac.compare_digest(given.encode(), self.token.encode()):
-            self.throttle.cleared(key)  # the right token is never throttled
+        wait = self.throttle.check(self.token, given, key)
+        if wait is None:
             return True
-        wait = self.throttle.retry_after(key)
         if wait > 0:
             self.refusals.count("throttled, 429")
             retry = str(int(wait) + 1)
             raise Refused(
                 429, f"Too many wrong tokens: try again in {retry} s.", {"Retry-After": retry}
             )
-        self.throttle.failed(key)
         self.refusals.count("wrong, 401")
         return False
 
