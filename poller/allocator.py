@@ -40,10 +40,17 @@ HOURS = 24
 MAX_INTERVAL_S = 900.0
 # A demand call is never closer than this to the one before (a burst of wake-ups is one call).
 MIN_DEMAND_S = 1.0
-# The profile before anything was seen: an hour of demand a day, a few fixed calls an hour
-# (a fresh poller with its budget unspent polls at POLL_INTERVAL while watched).
-PRIOR_DEMAND_S = 150.0
-PRIOR_FIXED = 8.0
+# The profile before anything was seen: about 5 h of demand a day, a few fixed calls an hour
+# (past its free tenth, a fresh poller polls every 25 s or so while watched, the old
+# comfortable pace, until the profile knows better).
+PRIOR_DEMAND_S = 800.0
+PRIOR_FIXED = 4.0
+# While fewer calls than this share of the budget lie in the window, POLL_INTERVAL.
+FREE_FRACTION = 0.10
+# Predicted ends are polled at once while the interval is shorter than this.
+END_FREE_S = 90.0
+# Demand going on now is expected to go on this long (a session, an overlay).
+PERSIST_S = 3600.0
 # Calls kept back from the allocation: the allocator never plans to the last call.
 MARGIN_FRACTION = 0.03
 MARGIN_MIN = 5
@@ -83,13 +90,21 @@ def profile_from(days: Sequence[tuple[int, float, float]]) -> Profile:
     )
 
 
-def _expected(values: tuple[float, ...], now_ms: int, until_ms: int) -> float:
-    """The profile's total from `now_ms` to `until_ms`, pro rata within hours."""
+def _expected(
+    values: tuple[float, ...], now_ms: int, until_ms: int, floor_until_ms: int = 0
+) -> float:
+    """The profile's total from `now_ms` to `until_ms`, pro rata within hours; before
+    `floor_until_ms`, a full hour's worth an hour (demand going on now goes on)."""
     total, t = 0.0, now_ms
     while t < until_ms:
-        hour_end = (t // HOUR_MS + 1) * HOUR_MS
-        step = min(hour_end, until_ms) - t
-        total += values[(t // HOUR_MS) % HOURS] * step / HOUR_MS
+        edges = [(t // HOUR_MS + 1) * HOUR_MS, until_ms]
+        if t < floor_until_ms:
+            edges.append(floor_until_ms)
+        step = min(edges) - t
+        per_hour = values[(t // HOUR_MS) % HOURS]
+        if t < floor_until_ms:
+            per_hour = max(per_hour, 3600.0)
+        total += per_hour * step / HOUR_MS
         t += step
     return total
 
@@ -99,10 +114,21 @@ def margin(budget: int) -> int:
 
 
 def interval_s(
-    calls_ms: Sequence[int], budget: int, now_ms: int, profile: Profile, poll_s: float
+    calls_ms: Sequence[int],
+    budget: int,
+    now_ms: int,
+    profile: Profile,
+    poll_s: float,
+    *,
+    demand_now: bool = False,
 ) -> float:
-    """Seconds of demand per demand call now (at least `poll_s`, at most 15 min)."""
+    """Seconds of demand per demand call now (at least `poll_s`, at most 15 min).
+    `demand_now`: someone looks while music plays; the next PERSIST_S are expected to be
+    all demand, whatever the profile says (today may be busier than the last days)."""
+    floor_until = now_ms + int(PERSIST_S * 1000) if demand_now else 0
     calls = sorted(t for t in calls_ms if t > now_ms - WINDOW_MS)
+    if len(calls) < budget * FREE_FRACTION:
+        return poll_s  # a tenth of the budget is spent freely (a few minutes at most)
     left = budget - len(calls) - margin(budget)
     worst = poll_s
     checkpoints = [now_ms + m * 60_000 for m in (10, 30)]
@@ -110,13 +136,20 @@ def interval_s(
     for at in checkpoints:
         freed = bisect.bisect_right(calls, at - WINDOW_MS)
         available = left + freed - _expected(profile.fixed, now_ms, at)
-        demand = _expected(profile.demand_s, now_ms, at)
+        demand = _expected(profile.demand_s, now_ms, at, floor_until)
         if demand <= 0:
             continue
         if available <= 0:
             return MAX_INTERVAL_S
         worst = max(worst, demand / available)
     return min(MAX_INTERVAL_S, worst)
+
+
+def end_delay(end_s: float, interval: float) -> float:
+    """The poll at a predicted end, rationed when calls are short: once the interval
+    passes END_FREE_S, a predicted end waits for the interval less END_FREE_S too (an
+    exhausted budget spaces every call, not only the watched ones)."""
+    return max(end_s, interval - END_FREE_S)
 
 
 def demand_call_at(last_call_ms: int | None, now_ms: int, interval: float, *, idle: bool) -> int:

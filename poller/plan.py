@@ -81,6 +81,8 @@ def next_poll(s: Situation) -> Plan:
     stuck = s.end_repolls > 0 and to_end is not None
     if stuck:
         end_s = allocator.stuck_delay(s.end_repolls)
+    if end_s is not None and s.allotted_s is not None:
+        end_s = allocator.end_delay(end_s, s.allotted_s)
     if s.watched:
         interval = (
             pacing.paced_interval(s.poll_s, s.used, s.budget)

@@ -75,6 +75,10 @@ class Demand:
             self.demand_s += min(600_000, now_ms - self.watched_at_ms) / 1000
         self.watched_at_ms = now_ms if watched and playing else None
 
+    def now(self, now_ms: int, playing: bool) -> bool:
+        """Whether someone looks while music plays (a stream, a view a minute ago)."""
+        return playing and (self.watched_at_ms is not None or self.view_until_ms > now_ms)
+
     def view(self, now_ms: int, playing: bool) -> None:
         if not playing or self.watched_at_ms is not None:
             return
@@ -291,7 +295,12 @@ class SpotifySource:
             self.calls = calls
             self.used = len(calls)
         self.allotted_s = allocator.interval_s(
-            self.calls, self.budget, now_ms, self.profile, self.settings.poll_interval
+            self.calls,
+            self.budget,
+            now_ms,
+            self.profile,
+            self.settings.poll_interval,
+            demand_now=self.demand.now(now_ms, playing),
         )
 
     def wake_at(self, reason: str, at_ms: int, now_ms: int) -> int:
