@@ -49,15 +49,22 @@ PRIOR_FIXED = 4.0
 FREE_FRACTION = 0.10
 # Predicted ends are polled at once while the interval is shorter than this.
 END_FREE_S = 90.0
+# How far each hour of the profile leans from the mean of the days towards the busiest.
+CAUTION = 0.5
 # Demand going on now is expected to go on this long (a session, an overlay).
 PERSIST_S = 3600.0
-# Calls kept back from the allocation: the allocator never plans to the last call.
+# Calls kept back from the allocation: the allocator never plans to the last call, and
+# plans the day with a reserve for the hours busier than the profile.
 MARGIN_FRACTION = 0.03
 MARGIN_MIN = 5
+RESERVE_FRACTION = 0.10
+RESERVE_S = 6 * 3600.0
 # Interest a one-shot view stands for: a reader may look again within this long.
 VIEW_INTEREST_S = 60.0
-# Wake-ups after ten idle minutes: at most one call per this long (≤ 4 an hour).
-IDLE_WAKE_S = 900.0
+# Wake-ups after ten idle minutes: at most one call per this long (the web's own window),
+# and while views keep coming (one within the window before), per the longer one.
+IDLE_WAKE_S = 300.0
+IDLE_BUSY_WAKE_S = 600.0
 # An item reported at or past its end: re-polls after 1, 3, 9, ... s, at most this far apart.
 STUCK_FIRST_S = 1.0
 STUCK_FACTOR = 3.0
@@ -77,7 +84,9 @@ class Profile:
 
 def profile_from(days: Sequence[tuple[int, float, float]]) -> Profile:
     """The profile from observed hours `(hour index since the epoch, demand s, fixed
-    calls)`: each hour of the day is the mean of the days that saw it; an hour never
+    calls)`: each hour of the day is the mean of the days that saw it, raised halfway to
+    their busiest (sessions move from day to day: a calm hour yesterday may be today's
+    busiest, and the calls spent then are not free again before tomorrow); an hour never
     seen keeps the prior."""
     demand: list[list[float]] = [[] for _ in range(HOURS)]
     fixed: list[list[float]] = [[] for _ in range(HOURS)]
@@ -85,9 +94,14 @@ def profile_from(days: Sequence[tuple[int, float, float]]) -> Profile:
         demand[index % HOURS].append(max(0.0, min(3600.0, d)))
         fixed[index % HOURS].append(max(0.0, f))
     return Profile(
-        tuple(sum(v) / len(v) if v else PRIOR_DEMAND_S for v in demand),
-        tuple(sum(v) / len(v) if v else PRIOR_FIXED for v in fixed),
+        tuple(_cautious(v) if v else PRIOR_DEMAND_S for v in demand),
+        tuple(_cautious(v) if v else PRIOR_FIXED for v in fixed),
     )
+
+
+def _cautious(values: list[float]) -> float:
+    mean = sum(values) / len(values)
+    return mean + CAUTION * (max(values) - mean)
 
 
 def _expected(
@@ -109,8 +123,13 @@ def _expected(
     return total
 
 
-def margin(budget: int) -> int:
-    return max(MARGIN_MIN, math.ceil(budget * MARGIN_FRACTION))
+def margin(budget: int, ahead_ms: int = 0) -> float:
+    """Calls kept back at a checkpoint `ahead_ms` away: a few always, and a reserve that
+    grows to RESERVE_FRACTION of the budget over RESERVE_S, so the plan for the day keeps
+    it while an hour busier than the profile foresaw may draw on it."""
+    least = max(MARGIN_MIN, math.ceil(budget * MARGIN_FRACTION))
+    reserve = budget * RESERVE_FRACTION
+    return least + max(0.0, reserve - least) * min(1.0, ahead_ms / (RESERVE_S * 1000))
 
 
 def interval_s(
@@ -129,13 +148,14 @@ def interval_s(
     calls = sorted(t for t in calls_ms if t > now_ms - WINDOW_MS)
     if len(calls) < budget * FREE_FRACTION:
         return poll_s  # a tenth of the budget is spent freely (a few minutes at most)
-    left = budget - len(calls) - margin(budget)
+    left = budget - len(calls)
     worst = poll_s
     checkpoints = [now_ms + m * 60_000 for m in (10, 30)]
     checkpoints += [now_ms + h * HOUR_MS for h in range(1, HOURS + 1)]
     for at in checkpoints:
         freed = bisect.bisect_right(calls, at - WINDOW_MS)
         available = left + freed - _expected(profile.fixed, now_ms, at)
+        available -= margin(budget, at - now_ms)
         demand = _expected(profile.demand_s, now_ms, at, floor_until)
         if demand <= 0:
             continue
@@ -152,13 +172,17 @@ def end_delay(end_s: float, interval: float) -> float:
     return max(end_s, interval - END_FREE_S)
 
 
-def demand_call_at(last_call_ms: int | None, now_ms: int, interval: float, *, idle: bool) -> int:
+def demand_call_at(
+    last_call_ms: int | None, now_ms: int, interval: float, *, idle: bool, busy: bool = False
+) -> int:
     """When a wake-up (a view, a new stream) may cost a call: at once when the last call
     is at least one interval old, else when it will be. After ten idle minutes, one call
-    per IDLE_WAKE_S at most (or the interval, when longer)."""
+    per IDLE_WAKE_S at most (IDLE_BUSY_WAKE_S while views keep coming, `busy`: 6 an
+    hour), or the interval when longer."""
     if last_call_ms is None:
         return now_ms
-    gap = max(interval, IDLE_WAKE_S) if idle else max(MIN_DEMAND_S, interval)
+    idle_gap = IDLE_BUSY_WAKE_S if busy else IDLE_WAKE_S
+    gap = max(interval, idle_gap) if idle else max(MIN_DEMAND_S, interval)
     return max(now_ms, last_call_ms + int(gap * 1000))
 
 

@@ -31,7 +31,7 @@ from poller.timer import SchedulerTimer, Timer
 from shared import stats
 from shared.config import Settings
 from shared.document import Document, Song
-from shared.freshness import freshness_window_s, needs_poll
+from shared.freshness import needs_poll
 from shared.heartbeat import DAY_MS, TOKEN_WARN_DAYS, token_days_left
 from shared.pubsub import subscribe
 from shared.quota_store import Pause, QuotaStore
@@ -377,7 +377,7 @@ class Poller:
         song = doc["song"]
         if beat is None or (song is not None and song["provider"] != "spotify"):
             return 0.0
-        planned_s = min(float(beat["interval"]), freshness_window_s(song))
+        planned_s = float(beat["interval"])  # the old leader's plan, its next poll
         at = last + int(planned_s * 1000)
         if at <= now:
             return 0.0

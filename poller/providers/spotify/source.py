@@ -27,6 +27,7 @@ from poller.source import SourceContext, SourceError
 from shared import budget, setup_errors
 from shared.config import Settings
 from shared.document import Provider, Song
+from shared.freshness import IDLE_WINDOW_S
 from shared.quota_store import Pause, QuotaStore
 from shared.spotify import (
     Forbidden,
@@ -45,6 +46,7 @@ from shared.store import Store
 log = logging.getLogger("nowplaying.poller")
 
 DEMAND_KINDS = ("watched", "view", "stream")
+IDLE_WINDOW_MS = int(IDLE_WINDOW_S * 1000)
 
 
 class Demand:
@@ -143,6 +145,7 @@ class SpotifySource:
         self.end_repolls = 0
         self.failures = 0
         self.demand = Demand()
+        self.last_view_ms: int | None = None
 
     def now_ms(self) -> int:
         return int(self.clock() * 1000)
@@ -308,11 +311,16 @@ class SpotifySource:
         cost a call: no sooner than the allocator's interval after the last call (after
         ten idle minutes, IDLE_WAKE_S), so that wake-ups coalesce wider as calls run short."""
         playing = is_playing(self.song)
+        busy = self.last_view_ms is not None and now_ms - self.last_view_ms < IDLE_WINDOW_MS
         if reason == "view":
             self.demand.view(now_ms, playing)
-        seen = self.playing_seen_ms
-        idle = not playing and (seen is None or now_ms - seen >= IDLE_AFTER_MS)
-        earliest = allocator.demand_call_at(self.last_call_ms, now_ms, self.allotted_s, idle=idle)
+            self.last_view_ms = now_ms
+        seen, song = self.playing_seen_ms, self.song
+        stopped = song is None or song["source"] == "recent"  # not a pause: nothing is on
+        idle = not playing and (stopped or seen is None or now_ms - seen >= IDLE_AFTER_MS)
+        earliest = allocator.demand_call_at(
+            self.last_call_ms, now_ms, self.allotted_s, idle=idle, busy=busy
+        )
         return max(at_ms, earliest)
 
     def woken(self, reason: str) -> None:
