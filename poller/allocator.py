@@ -154,12 +154,13 @@ def interval_s(
     checkpoints += [now_ms + h * HOUR_MS for h in range(1, HOURS + 1)]
     for at in checkpoints:
         freed = bisect.bisect_right(calls, at - WINDOW_MS)
-        available = left + freed - _expected(profile.fixed, now_ms, at)
-        available -= margin(budget, at - now_ms)
+        loose = left + freed - _expected(profile.fixed, now_ms, at) - margin(budget)
+        # The reserve is drawn on at a quarter of the pace, never all at once.
+        available = max(loose - margin(budget, at - now_ms) + margin(budget), loose / 4)
         demand = _expected(profile.demand_s, now_ms, at, floor_until)
         if demand <= 0:
             continue
-        if available <= 0:
+        if loose <= 0:
             return MAX_INTERVAL_S
         worst = max(worst, demand / available)
     return min(MAX_INTERVAL_S, worst)

@@ -8,9 +8,10 @@ benchmark drive the same decisions through a simulated week.
 - watched (an SSE stream is open, or POLL_MODE=always): the paced interval (pacing.py),
   or just after the predicted end of the item when that comes sooner; after 10 minutes
   with nothing playing, IDLE_POLL_INTERVAL, stretched by the same pacing factor;
-- unwatched: just after the predicted end of the item while something plays, at most
-  UNWATCHED_PLAYING_S apart; UNWATCHED_IDLE_S when nothing plays. One-shot views wake
-  the poller in between (shared/freshness.py);
+- unwatched: just after the predicted end of the item while something plays and a
+  one-shot view came lately (`looked_at`), at most UNWATCHED_PLAYING_S apart;
+  UNWATCHED_IDLE_S when nothing plays. One-shot views wake the poller in between
+  (shared/freshness.py), so with nobody looking a track end costs no call;
 - a 204 right after a playing item is confirmed CONFIRM_204_S later before it is shown
   (later when the allocator is short of calls);
 - an item reported playing at or past its end is re-polled after 1, 3, 9 ... s
@@ -54,6 +55,7 @@ class Situation:
     confirming_204: bool = False
     allotted_s: float | None = None  # the allocator's interval for demand calls
     end_repolls: int = 0  # polls in a row that found the item playing at or past its end
+    looked_at: bool = True  # a one-shot view came lately (unwatched: ends are worth a call)
 
 
 @dataclass(frozen=True)
@@ -99,7 +101,7 @@ def next_poll(s: Situation) -> Plan:
     if stuck and end_s is not None:
         return Plan(end_s, "stuck")
     if is_playing(s.song):
-        if end_s is not None and end_s <= UNWATCHED_PLAYING_S:
+        if end_s is not None and end_s <= UNWATCHED_PLAYING_S and s.looked_at:
             return Plan(end_s, "end")
         return Plan(UNWATCHED_PLAYING_S, "unwatched")
     return Plan(UNWATCHED_IDLE_S, "unwatched")

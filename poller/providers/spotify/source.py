@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections import deque
 from collections.abc import Callable
 from typing import Any
 
@@ -27,7 +28,6 @@ from poller.source import SourceContext, SourceError
 from shared import budget, setup_errors
 from shared.config import Settings
 from shared.document import Provider, Song
-from shared.freshness import IDLE_WINDOW_S
 from shared.quota_store import Pause, QuotaStore
 from shared.spotify import (
     Forbidden,
@@ -46,7 +46,8 @@ from shared.store import Store
 log = logging.getLogger("nowplaying.poller")
 
 DEMAND_KINDS = ("watched", "view", "stream")
-IDLE_WINDOW_MS = int(IDLE_WINDOW_S * 1000)
+LOOKED_AT_MS = 5 * 60_000  # a view this recent: someone may look again soon
+BUSY_WAKES = 5  # view wake-ups in an hour past which idle wake-ups coalesce wider
 
 
 class Demand:
@@ -146,6 +147,7 @@ class SpotifySource:
         self.failures = 0
         self.demand = Demand()
         self.last_view_ms: int | None = None
+        self.view_wakes: deque[int] = deque()  # view wake-ups of the last hour
 
     def now_ms(self) -> int:
         return int(self.clock() * 1000)
@@ -274,6 +276,7 @@ class SpotifySource:
             confirming_204=self.confirming_204,
             allotted_s=self.allotted_s,
             end_repolls=self.end_repolls,
+            looked_at=self.last_view_ms is not None and now_ms - self.last_view_ms < LOOKED_AT_MS,
         )
         chosen = plan.next_poll(situation)
         self.next_kind = chosen.reason
@@ -311,10 +314,13 @@ class SpotifySource:
         cost a call: no sooner than the allocator's interval after the last call (after
         ten idle minutes, IDLE_WAKE_S), so that wake-ups coalesce wider as calls run short."""
         playing = is_playing(self.song)
-        busy = self.last_view_ms is not None and now_ms - self.last_view_ms < IDLE_WINDOW_MS
         if reason == "view":
             self.demand.view(now_ms, playing)
             self.last_view_ms = now_ms
+            self.view_wakes.append(now_ms)
+        while self.view_wakes and self.view_wakes[0] <= now_ms - allocator.HOUR_MS:
+            self.view_wakes.popleft()
+        busy = len(self.view_wakes) >= BUSY_WAKES
         seen, song = self.playing_seen_ms, self.song
         stopped = song is None or song["source"] == "recent"  # not a pause: nothing is on
         idle = not playing and (stopped or seen is None or now_ms - seen >= IDLE_AFTER_MS)
