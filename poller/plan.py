@@ -93,12 +93,8 @@ def next_poll(s: Situation) -> Plan:
         )
         idle = s.idle_since_ms is not None and s.now_ms - s.idle_since_ms >= IDLE_AFTER_MS
         if idle and not is_playing(s.song):
-            # Pacing stretches IDLE_POLL_INTERVAL by the same factor as POLL_INTERVAL; the
-            # allocator spends at most 6 calls an hour on a screen watching nothing play.
-            idle_s = max(interval, s.idle_poll_s * interval / s.poll_s)
-            if s.allotted_s is not None:
-                idle_s = max(idle_s, allocator.IDLE_BUSY_WAKE_S)
-            return Plan(idle_s, "idle")
+            # IDLE_POLL_INTERVAL stretches by the same factor as POLL_INTERVAL.
+            return Plan(max(interval, s.idle_poll_s * interval / s.poll_s), "idle")
         if end_s is not None and end_s < interval:
             return Plan(end_s, "stuck" if stuck else "end")
         return Plan(interval, "watched")
