@@ -70,7 +70,7 @@ STUCK_FIRST_S = 1.0
 STUCK_FACTOR = 3.0
 STUCK_MAX_S = 1800.0
 # An outage: the first retries follow the usual back-off; then at most one every 5 min.
-OUTAGE_FREE_RETRIES = 4
+OUTAGE_FREE_RETRIES = 8
 OUTAGE_MAX_S = 300.0
 
 

@@ -149,7 +149,7 @@ def test_an_outage_is_retried_a_bounded_number_of_times_an_hour() -> None:
     while waited < 4 * 3600:
         retries += 1
         waited += max(allocator.outage_delay(retries), 5.0)
-    assert retries <= 4 + 6 + 4 * 3600 / allocator.OUTAGE_MAX_S
+    assert retries <= allocator.OUTAGE_FREE_RETRIES + 3 + 4 * 3600 / allocator.OUTAGE_MAX_S
 
 
 def test_the_calls_before_quota_exceeded_become_the_quota() -> None:

@@ -151,3 +151,36 @@ async def test_a_quota_pause_outlasting_the_spent_budget_is_kept(clock: ManualCl
     spotify = source(store, clock, lambda: quota_exceeded("49861"), 5000)
     await read_error(spotify, clock)
     assert spotify.pause is not None and spotify.pause.until_ms == clock.ms() + 49_861_000
+
+
+# -- a restart --------------------------------------------------------------------------
+
+
+async def test_a_new_leader_with_a_fresh_stored_document_costs_no_extra_call(
+    clock: ManualClock,
+) -> None:
+    from poller.service import Poller
+    from tests.payloads import currently_playing, track
+
+    store = await prepared(clock, 0)
+    served: list[str] = []
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        served.append(request.url.path)
+        body = currently_playing(track(duration_ms=200_000), progress_ms=10_000)
+        return httpx.Response(200, json=body)
+
+    http = httpx.AsyncClient(transport=httpx.MockTransport(answer))
+    first = Poller(settings(), store, http, clock=clock, seed=1)
+    first.is_leader = True
+    await first.tick()
+    await first.keepalive()  # its heartbeat carries the next poll it planned
+    await first.stop()
+    assert len(served) == 1
+    clock.advance(5)
+    second = Poller(settings(), store, http, clock=clock, seed=2)
+    await second.keepalive()  # leads now: the stored document is fresh
+    assert second.is_leader and len(served) == 1
+    assert second.next_poll_ms is not None and second.next_poll_ms > clock.ms()
+    await second.stop()
+    await http.aclose()

@@ -324,6 +324,7 @@ class SpotifySource:
         seen, song = self.playing_seen_ms, self.song
         stopped = song is None or song["source"] == "recent"  # not a pause: nothing is on
         idle = not playing and (stopped or seen is None or now_ms - seen >= IDLE_AFTER_MS)
+        idle = idle and reason == "view"  # a new stream is watching: no idle coalescing
         earliest = allocator.demand_call_at(
             self.last_call_ms, now_ms, self.allotted_s, idle=idle, busy=busy
         )
@@ -405,7 +406,7 @@ class SpotifySource:
         return SourceError(
             "paused",
             f"Spotify may not be called ({what} is spent)",
-            max(0.0, (pause.until_ms - now) / 1000),
+            max(0.0, (pause.until_ms - self.now_ms()) / 1000),  # after the Redis calls
         )
 
     # -- what only the owner can fix -----------------------------------------------------
