@@ -2,7 +2,10 @@
 304 answer to a matching If-None-Match, measured side by side with wrk in one run; so are
 the one-shot views `/now.txt` and `/open` (302), which must keep up with the JSON.
 
-    python -m bench.http_json [--runs 3] [--seconds 5]
+    python -m bench.http_json [--runs 3] [--seconds 5] [--before CHECKOUT]
+
+`--before` also serves /api/now-playing from another checkout (an older commit's worktree,
+e.g. `git worktree add /tmp/before <commit>`), measured in the same run, alternating.
 """
 
 from __future__ import annotations
@@ -54,7 +57,7 @@ async def seed(url: str, prefix: str) -> None:
     await store.close()
 
 
-def measure(runs: int, seconds: int) -> dict[str, Any]:
+def measure(runs: int, seconds: int, before: Path | None = None) -> dict[str, Any]:
     results: dict[str, list[float]] = {
         "bare": [],
         "nowplaying": [],
@@ -69,6 +72,14 @@ def measure(runs: int, seconds: int) -> dict[str, Any]:
         env = {"REDIS_URL": url, "REDIS_PREFIX": prefix}
         web: Proc = python("web", ["-m", "web", "--port", str(web_port)], env)
         procs = [web]
+        old_url = None
+        if before is not None:
+            old_port = free_port()
+            old = python("before", ["-m", "web", "--port", str(old_port)], env, cwd=before)
+            procs.append(old)
+            wait_http(f"http://127.0.0.1:{old_port}/healthz", 20, old)
+            old_url = f"http://127.0.0.1:{old_port}/api/now-playing"
+            results["before"] = []
         try:
             wait_http(f"http://127.0.0.1:{web_port}/healthz", 20, web)
             answer = httpx.get(f"http://127.0.0.1:{web_port}/api/now-playing")
@@ -90,6 +101,8 @@ def measure(runs: int, seconds: int) -> dict[str, Any]:
             for _ in range(runs):
                 results["bare"].append(wrk(theirs, seconds))
                 results["nowplaying"].append(wrk(ours, seconds))
+                if old_url is not None:
+                    results["before"].append(wrk(old_url, seconds))
                 results["nowplaying 304"].append(wrk(ours, seconds, {"If-None-Match": etag}))
                 results["now.txt"].append(wrk(f"http://127.0.0.1:{web_port}/now.txt", seconds))
                 results["open"].append(wrk(f"http://127.0.0.1:{web_port}/open", seconds))
@@ -116,7 +129,9 @@ def table(result: dict[str, Any]) -> str:
         "| server, route | requests/s (median) | all runs | vs bare | vs /api/now-playing |",
         "|---|---:|---|---:|---:|",
     ]
-    for name in ("bare", "nowplaying", "nowplaying 304", "now.txt", "open"):
+    for name in ("bare", "before", "nowplaying", "nowplaying 304", "now.txt", "open"):
+        if name not in result["all"]:
+            continue
         runs = ", ".join(f"{x:,.0f}" for x in result["all"][name])
         lines.append(
             f"| {name} | {med[name]:,.0f} | {runs} | {med[name] / med['bare']:.2f} "
@@ -129,8 +144,9 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--seconds", type=int, default=5)
+    parser.add_argument("--before", type=Path, help="another checkout to measure beside")
     args = parser.parse_args()
-    result = measure(args.runs, args.seconds)
+    result = measure(args.runs, args.seconds, args.before)
     print(table(result))
     print(f"ratio {result['ratio']:.3f}, 304 vs 200 {result['ratio_304']:.3f}")
     views = result["ratio_views"]

@@ -79,7 +79,7 @@ async def stack(poll_interval: float = POLL_INTERVAL) -> AsyncIterator[Stack]:
                     "SPOTIFY_API_URL": f"{sim_url}/v1",
                     "POLL_INTERVAL": str(poll_interval),
                     **CROWD_LIMITS,
-                    # The polling machinery at POLL_INTERVAL, as before #10: polling with
+                    # The polling machinery at POLL_INTERVAL, with no demand rule: polling with
                     # nobody watching, no budget pacing (bench.quota_week measures those).
                     "POLL_MODE": "always",
                     "SPOTIFY_DAILY_BUDGET": "1000000",

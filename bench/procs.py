@@ -105,20 +105,25 @@ class Proc:
         return self.log_path.read_text(errors="replace")
 
 
-def spawn(name: str, argv: Sequence[str], env: Mapping[str, str] | None = None) -> Proc:
-    """Start a child with its output in a temporary log file (read back by the caller)."""
+def spawn(
+    name: str, argv: Sequence[str], env: Mapping[str, str] | None = None, cwd: Path | None = None
+) -> Proc:
+    """Start a child with its output in a temporary log file (read back by the caller).
+    `cwd`: another checkout (e.g. an older commit) whose packages the child imports first."""
     log_path = Path(tempfile.mkstemp(prefix=f"np-bench-{name}-", suffix=".log")[1])
     full_env = {k: v for k, v in os.environ.items() if not k.startswith(("SPOTIFY_", "REDIS_"))}
     full_env.update({"PYTHONUNBUFFERED": "1", **(env or {})})
     with log_path.open("wb") as out:
         process = subprocess.Popen(
-            list(argv), cwd=ROOT, env=full_env, stdout=out, stderr=subprocess.STDOUT
+            list(argv), cwd=cwd or ROOT, env=full_env, stdout=out, stderr=subprocess.STDOUT
         )
     return Proc(name, process, log_path)
 
 
-def python(name: str, args: Sequence[str], env: Mapping[str, str] | None = None) -> Proc:
-    return spawn(name, [sys.executable, *args], env)
+def python(
+    name: str, args: Sequence[str], env: Mapping[str, str] | None = None, cwd: Path | None = None
+) -> Proc:
+    return spawn(name, [sys.executable, *args], env, cwd)
 
 
 @contextlib.contextmanager

@@ -20,6 +20,7 @@ from typing import Any
 
 from bench import (
     http_json,
+    ingest_latency,
     limits_cost,
     live,
     proxies,
@@ -253,6 +254,30 @@ async def _fanout(counts: list[int], runs: int) -> list[dict[str, Any]]:
     return await sse_fanout.measure(counts, runs)
 
 
+def sections(text: str) -> dict[str, str]:
+    """`## Title` -> the section's text (title line included), in order."""
+    found: dict[str, str] = {}
+    title = None
+    for line in text.splitlines(keepends=True):
+        if line.startswith("## "):
+            title = line[3:].strip()
+            found[title] = ""
+        if title is not None:
+            found[title] += line
+    return found
+
+
+def kept_sections(path: Path, written: str) -> str:
+    """Sections of the existing file this run did not produce (written by a benchmark run
+    on its own: `python -m bench.og_png --write`, `bench.history`, ...): kept as they are,
+    so `make bench` never drops a measurement it does not take itself."""
+    if not path.is_file():
+        return ""
+    ours = sections(written)
+    kept = [body for title, body in sections(path.read_text()).items() if title not in ours]
+    return "".join("\n" + body.rstrip("\n") + "\n" for body in kept)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--quick", action="store_true", help="fewer runs, for a smoke test")
@@ -277,6 +302,8 @@ def main() -> None:
     sources = asyncio.run(source_calls.measure())
     print("request limits: with and without (wrk, fan-out)", flush=True)
     limits = limits_cost.measure(runs, 2 if args.quick else 5, 1000 if args.quick else 5000)
+    print("push ingest: latency to the stream, throughput", flush=True)
+    ingest = asyncio.run(ingest_latency.measure(50 if args.quick else 200))
     missing = proxies.available()
     changes = 5 if args.quick else 20
     print("sse through nginx and caddy (chromium)", flush=True)
@@ -284,11 +311,13 @@ def main() -> None:
     text = render(calls, fanout, json_result, live_result, time.monotonic() - started, runs, week)
     text += source_calls.section(sources)
     text += "\n" + limits_cost.section(limits)
+    text += "\n" + ingest_latency.section(ingest)
     text += "\n" + (
         proxies.section(proxy_rows, changes)
         if not missing
         else f"## SSE through reverse proxies\n\nNot measured: {missing} not installed.\n"
     )
+    text += kept_sections(args.output, text)
     args.output.write_text(text)
     print(text)
     print(f"wrote {args.output}", file=sys.stderr)

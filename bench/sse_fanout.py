@@ -2,7 +2,10 @@
 time until each subscriber has it; plus the time to connect N and the memory each costs.
 The same run measures the usual recipe (bench/baseline_sse.py) at the same counts.
 
-    python -m bench.sse_fanout [--count 10000] [--runs 3]
+    python -m bench.sse_fanout [--count 10000] [--runs 3] [--before CHECKOUT]
+
+`--before` adds "nowplaying before": `python -m web` from another checkout (an older
+commit's worktree), side by side in the same run.
 """
 
 from __future__ import annotations
@@ -13,6 +16,7 @@ import gc
 import time
 import uuid
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import redis.asyncio as redis
@@ -93,6 +97,9 @@ async def keep_heartbeat(store: Store) -> None:
         await asyncio.sleep(2)
 
 
+BEFORE: dict[str, Path] = {}  # "nowplaying before" -> the checkout it runs from
+
+
 async def one_run(
     server: str, redis_url: str, count: int, argv: list[str] | None = None
 ) -> FanoutResult:
@@ -104,7 +111,8 @@ async def one_run(
     port = free_port()
     env = {"REDIS_URL": redis_url, "REDIS_PREFIX": prefix, "LOG_LEVEL": "WARNING", **CROWD_LIMITS}
     env |= SERVER_ENV.get(server, {})
-    proc: Proc = python(server.split()[0].strip(","), [*(argv or SERVERS[server]), str(port)], env)
+    name = server.split()[0].strip(",")
+    proc: Proc = python(name, [*(argv or SERVERS[server]), str(port)], env, BEFORE.get(server))
     try:
         await asyncio.to_thread(wait_http, f"http://127.0.0.1:{port}/healthz", 20, proc)
         warm = await open_crowd("127.0.0.1", port, "/api/stream", 20)
@@ -205,7 +213,11 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--count", type=int, action="append")
     parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--before", type=Path, help="another checkout to measure beside")
     args = parser.parse_args()
+    if args.before is not None:
+        BEFORE["nowplaying before"] = args.before
+        SERVERS["nowplaying before"] = SERVERS["nowplaying"]
     try:
         import uvloop
 

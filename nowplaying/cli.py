@@ -1,4 +1,4 @@
-"""The `nowplaying` command: run, web, poller, auth, simulator, privacy.
+"""The `nowplaying` command: run, web, poller, auth, simulator, privacy, push.
 
 Configuration errors exit with status 2 and one line that names the variable.
 """
@@ -52,6 +52,9 @@ def build_parser() -> argparse.ArgumentParser:
         description="the privacy switch; needs REDIS_URL",
     )
     privacy.add_argument("action", choices=("hide", "show"))
+    from nowplaying.push_cli import add_parser as add_push
+
+    add_push(sub)
     return parser
 
 
@@ -85,6 +88,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             from nowplaying.privacy_cli import privacy_main
 
             return privacy_main(settings, args.action)
+        if args.command == "push":
+            from nowplaying.push_cli import push_main
+
+            return push_main(settings, args)
         if args.command == "auth":
             from nowplaying.auth_cli import auth_main
 

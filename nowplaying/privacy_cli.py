@@ -18,7 +18,7 @@ from shared.store import Store, connect
 async def _flip(settings: Settings, hidden: bool) -> None:
     store = Store(connect(settings.redis_url), settings.redis_prefix)
     try:
-        await set_hidden(store, hidden)
+        await set_hidden(store, hidden, delayed=settings.privacy_delay > 0)
     finally:
         await store.close()
 

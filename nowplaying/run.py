@@ -79,6 +79,12 @@ def serve_all(settings: Settings, host: str, port: int) -> int:
             " see README 'Connect your Spotify account'.",
             flush=True,
         )
+    if settings.source_order == ("push",):  # nothing to poll: it shows what is pushed
+        print(
+            '  Push ingest only: nothing shows until a player or `nowplaying push "Artist"'
+            ' "Title"` sends a play (README "Send plays from your player").',
+            flush=True,
+        )
     server.run()
     return 0
 

@@ -63,9 +63,25 @@ def session_id(key: str, started_at: int) -> str:
     return hashlib.sha256(f"{key}\x1d{started_at}".encode()).hexdigest()[:20]
 
 
+def at_observation(song: Song, now_ms: int) -> Song:
+    """The song with its position at `now_ms`: `progressMs` is the position at
+    `progressAt`, which a pushed item (and any source that reports a past moment) sets
+    to when it arrived, not to this observation; extrapolated as a reader would, capped
+    at the duration."""
+    progress, since = song["progressMs"], song["progressAt"]
+    if not song["isPlaying"] or progress is None or not since or since >= now_ms:
+        return song
+    position = progress + (now_ms - since)
+    if song["durationMs"] is not None:
+        position = min(position, song["durationMs"])
+    return song | {"progressMs": position, "progressAt": now_ms}
+
+
 def observe(state: OpenSession | None, song: Song | None, now_ms: int) -> Step:
     """One observation (the filtered song the publisher sees at `now_ms`)."""
     live = song if song is not None and song["source"] == "current" else None
+    if live is not None:
+        live = at_observation(live, now_ms)
     ended: list[Session] = []
     floor: int | None = None
     if state is not None:
@@ -110,6 +126,10 @@ def _end_of(state: OpenSession, live: Song | None, now_ms: int) -> int | None:
     if live is None:
         return state["lastAt"] + _credit(state, now_ms) if state["playing"] else stopped
     if item_key(live) != state["key"] or _repeats(state, live, now_ms):
+        if live.get("provider", "spotify") != state["session"]["provider"]:
+            # Another provider's position says when its item started on its own player,
+            # not when this one stopped: this one played until the other was seen.
+            return state["lastAt"] + _credit(state, now_ms)
         return _switch_at(state, live, now_ms)
     return None
 
@@ -177,6 +197,7 @@ def _open(live: Song, now_ms: int, floor: int | None) -> OpenSession:
         "durationMs": live["durationMs"],
         "skipped": False,
         "source": live["source"],
+        "explicit": live.get("explicit"),
     }
     return {
         "key": key,

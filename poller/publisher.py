@@ -29,6 +29,7 @@ from poller.history import OpenSession, observe
 from shared.config import Settings
 from shared.document import Document, Song, decode, encode
 from shared.history import add_sessions, open_key
+from shared.json_object import json_object
 from shared.privacy_switch import WAKE, delay_key, shown_key
 from shared.privacy_switch import is_hidden as switch_is_on
 from shared.store import Store
@@ -314,13 +315,8 @@ class Publisher:
 
 
 def _open_session(raw: object) -> OpenSession | None:
-    if not isinstance(raw, bytes | str):
-        return None
-    try:
-        value = json.loads(raw)
-    except ValueError:
-        return None
-    if not isinstance(value, dict) or not isinstance(value.get("session"), dict):
+    value = json_object(raw)
+    if value is None or not isinstance(value.get("session"), dict):
         return None
     state: OpenSession = value  # type: ignore[assignment]
     return state

@@ -19,7 +19,7 @@ from typing import Any
 
 import httpx
 
-from poller import policy
+from poller import policy, push_wake
 from poller.failover import Choice
 from poller.providers import build_sources
 from poller.providers.spotify.source import SpotifySource
@@ -183,6 +183,7 @@ class Poller:
             await cancel_and_wait([self.wake_task])
             self.wake_task = None
         await self.publisher.stop()
+        await push_wake.stop(self)
         async with asyncio.timeout(1.0):
             with contextlib.suppress(Exception):
                 await self._flush_stats()
@@ -341,6 +342,8 @@ class Poller:
             return False
         if not self.is_leader or self.scheduler_missing():
             return False
+        if reason == Wake.PUSH:  # a submission: read the pushed item now, no 1 s coalescing
+            return push_wake.request(self)  # (poller/push_wake.py), others keep their plan
         now = self.now_ms()
         if self.round.order == ("spotify",) and self.pause is not None:
             return False  # Spotify may not be called, and nothing else can answer

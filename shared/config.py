@@ -265,6 +265,20 @@ def _lanyard_user(env: Mapping[str, str]) -> str | None:
     return raw
 
 
+MAX_PRIVACY_DELAY_S = 86_400.0
+
+
+def _privacy_delay(env: Mapping[str, str]) -> float:
+    """At most a day: a card a day late is already a history, and a longer line would
+    keep every change of the day in Redis."""
+    delay = _number(env, "PRIVACY_DELAY", 0.0, 0.0)
+    if delay > MAX_PRIVACY_DELAY_S:
+        raise ConfigError(
+            "PRIVACY_DELAY", f"must be at most {MAX_PRIVACY_DELAY_S:g} s, got {delay:g}"
+        )
+    return delay
+
+
 def _hide_rules(env: Mapping[str, str]) -> tuple[HideRule, ...]:
     """PRIVACY_HIDE: `artist:NAME,show:NAME,album:NAME,context:URI,explicit`."""
     raw = _text(env, "PRIVACY_HIDE")
@@ -454,7 +468,7 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         lanyard_api_url=_url(e, "LANYARD_API_URL", DEFAULT_LANYARD_API_URL, {"http", "https"})
         or DEFAULT_LANYARD_API_URL,
         history_limit=_count(e, "HISTORY_LIMIT", 5000, 1),
-        privacy_delay=_number(e, "PRIVACY_DELAY", 0.0, 0.0),
+        privacy_delay=_privacy_delay(e),
         privacy_hide=_hide_rules(e),
     )
     return dataclasses.replace(settings, sources=_sources(e, settings.configured_providers))

@@ -14,8 +14,9 @@ be two entries.
 from __future__ import annotations
 
 import json
-from typing import Any, TypedDict
+from typing import Any, NotRequired, TypedDict
 
+from shared.json_object import json_object
 from shared.store import Store
 
 PAGE_MAX = 100
@@ -36,6 +37,9 @@ class Session(TypedDict):
     durationMs: int | None
     skipped: bool
     source: str  # the document's `source` of the observations: "current"
+    # Kept in Redis, not listed: the item's `explicit` (null where the provider has none),
+    # for /api/history's ?explicit=hide; sessions recorded before it lack it.
+    explicit: NotRequired[bool | None]
 
 
 def items_key(store: Store) -> str:
@@ -97,13 +101,8 @@ async def read_page(
 
 
 def _decode(raw: object) -> Session | None:
-    if not isinstance(raw, bytes | str):
-        return None
-    try:
-        value = json.loads(raw)
-    except ValueError:
-        return None
-    if not isinstance(value, dict) or not isinstance(value.get("endedAt"), int):
+    value = json_object(raw)
+    if value is None or not isinstance(value.get("endedAt"), int):
         return None
     session: Session = value  # type: ignore[assignment]
     return session

@@ -23,15 +23,26 @@ async def is_hidden(store: Store) -> bool:
     return bool(await store.redis.exists(store.keys.privacy))
 
 
-async def set_hidden(store: Store, hidden: bool) -> None:
+async def hidden_since(store: Store) -> int | None:
+    """When the switch was turned on (ms epoch), None while it is off; 0 when it is on
+    but its value is not a time (hidden since always: the safe reading)."""
+    raw: Any = await store.redis.get(store.keys.privacy)
+    if raw is None:
+        return None
+    text = raw.decode(errors="replace") if isinstance(raw, bytes) else str(raw)
+    return int(text) if text.isascii() and text.isdigit() else 0
+
+
+async def set_hidden(store: Store, hidden: bool, *, delayed: bool = False) -> None:
     """Flip the switch; hiding also publishes nothing-playing at once. Either way the
-    poller is woken to republish what the switch now allows."""
+    poller is woken to republish what the switch now allows. `delayed`: PRIVACY_DELAY is
+    set (see `republish_live`)."""
     if hidden:
         await store.redis.set(store.keys.privacy, str(int(time.time() * 1000)))
         await publish_nothing(store, int(time.time() * 1000))
     else:
         await store.redis.delete(store.keys.privacy)
-        await republish_live(store, int(time.time() * 1000))
+        await republish_live(store, int(time.time() * 1000), delayed=delayed)
     await store.redis.publish(store.keys.wake, WAKE)
 
 
@@ -55,11 +66,16 @@ async def publish_nothing(store: Store, now_ms: int) -> Document | None:
     return await store.transition(change)
 
 
-async def republish_live(store: Store, now_ms: int) -> Document | None:
+async def republish_live(store: Store, now_ms: int, *, delayed: bool = False) -> Document | None:
     """`show`: what readers would see without the switch back in P:current at once: the
     delay line's last output (P:live:shown) under PRIVACY_DELAY, else the live document
-    (P:live). Nothing to bring back (no poller ever published): None."""
-    raw: Any = await store.redis.get(shown_key(store)) or await store.redis.get(store.keys.live)
+    (P:live). Nothing to bring back (no poller ever published): None. Under the delay
+    (`delayed`, or documents waiting in the line) P:live is never used: it is the live
+    document, which no reader may see before its time; the line brings it when due."""
+    raw: Any = await store.redis.get(shown_key(store))
+    if raw is None:
+        waiting = delayed or bool(await store.redis.exists(delay_key(store)))
+        raw = None if waiting else await store.redis.get(store.keys.live)
     live = decode(raw) if raw else None
     if live is None or live["song"] is None:
         return None

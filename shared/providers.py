@@ -23,10 +23,13 @@ class ProviderInfo:
     live: bool  # reports what plays now (False: only what was scrobbled, after the fact)
     image_hosts: tuple[str, ...] = ()  # regexes of the https hosts its art comes from
     costs_budget: bool = False  # its calls count against SPOTIFY_DAILY_BUDGET
+    is_a_site: bool = True  # items live on the provider's site ("On Spotify"); push: no site
 
 
 SPOTIFY_IMAGES = (r"i\.scdn\.co", r"mosaic\.scdn\.co", r"image-cdn-[a-z0-9-]+\.spotifycdn\.com")
-COVER_ART_ARCHIVE = (r"coverartarchive\.org", r"(?:[a-z0-9-]+\.)*archive\.org")
+# The Cover Art Archive redirects to archive.org, which redirects to its storage hosts
+# (ia<n>.us.archive.org); no other archive.org host serves its art.
+COVER_ART_ARCHIVE = (r"coverartarchive\.org", r"archive\.org", r"ia[0-9]+\.us\.archive\.org")
 
 PROVIDERS: tuple[ProviderInfo, ...] = (
     ProviderInfo("spotify", "Spotify", True, True, True, SPOTIFY_IMAGES, costs_budget=True),
@@ -35,6 +38,10 @@ PROVIDERS: tuple[ProviderInfo, ...] = (
     # Lanyard: Discord's Spotify activity; a position from its timestamps, no pause (a paused
     # track is no activity), art on Spotify's image CDN.
     ProviderInfo("lanyard", "Lanyard", True, False, True, SPOTIFY_IMAGES),
+    # Pushed to the ingest routes: a position from the moment of receipt (0 when the client
+    # names none), pauses told by Web Scrobbler and /api/ingest; its art is any https image
+    # on a host the art policy accepts (web/ingest/), so it adds no host of its own.
+    ProviderInfo("push", "Pushed", True, True, True, is_a_site=False),
 )
 BY_NAME: dict[str, ProviderInfo] = {p.name: p for p in PROVIDERS}
 

@@ -130,7 +130,7 @@ def make_http_client(
     )
 
 
-def _error_message(response: httpx.Response) -> str:
+def error_message(response: httpx.Response) -> str:
     """Spotify's text for a Web API error: `error.message` of a JSON body (Spotify's
     ErrorObject), else the body itself when it is plain text (Development Mode's 403s are
     `text/plain`), stripped and bounded; "" when there is neither."""
@@ -160,7 +160,11 @@ Reserve = Callable[[str], Awaitable[None]]
 
 @dataclass
 class SpotifyClient:
-    """One httpx client (connection reuse, timeouts) shared by every call of a poller."""
+    """Spotify over one httpx client (connection reuse, timeouts): the 429 gate, the
+    budget reservation before each call, QUOTA_EXCEEDED, the errors, and the accounts
+    service (token refresh and code exchange) that the poller, `/callback` and
+    `nowplaying auth` share. The Web API calls are the poller's:
+    poller/providers/spotify/client.py."""
 
     http: httpx.AsyncClient
     accounts_url: str
@@ -169,9 +173,6 @@ class SpotifyClient:
     blocked_until_s: float = 0.0
     calls: Counter[str] = field(default_factory=Counter)
     reserve: Reserve | None = None  # records each call in the budget first; may raise Paused
-    # (item id, context URI) of the last currently-playing body: PRIVACY_HIDE's `context:`
-    # rules need it, and the document has no context field.
-    context: tuple[str | None, str | None] = (None, None)
 
     def _check_gate(self) -> None:
         if self.clock() < self.blocked_until_s:
@@ -257,57 +258,10 @@ class SpotifyClient:
         refresh = body.get("refresh_token")
         return TokenGrant(access, int(expires), refresh if isinstance(refresh, str) else None)
 
-    async def _get(self, endpoint: str, path: str, token: str, params: dict[str, str]) -> Any:
-        request = self.http.build_request(
-            "GET",
-            f"{self.api_url}{path}",
-            params=params,
-            headers={"Authorization": f"Bearer {token}"},
-        )
-        response = await self._send(endpoint, request)
-        if response.status_code == 401:
-            raise Unauthorized(endpoint)
-        if response.status_code == 403:
-            raise Forbidden(endpoint, _error_message(response))
-        if response.status_code == 204:
-            return None
-        if response.status_code != 200:
-            raise Transient(f"{endpoint}: HTTP {response.status_code}")
-        return self._json(endpoint, response)
-
-    async def currently_playing(self, token: str) -> dict[str, Any] | None:
-        """The body, or None for 204 (nothing playing)."""
-        params = {"additional_types": "track,episode"}
-        body: dict[str, Any] | None = await self._get(
-            "currently-playing", "/me/player/currently-playing", token, params
-        )
-        if body is not None:  # a 204 (perhaps a stray one) keeps the item's context
-            self.context = context_of(body)
-        return body
-
-    async def recently_played(self, token: str) -> dict[str, Any] | None:
-        body: dict[str, Any] | None = await self._get(
-            "recently-played", "/me/player/recently-played", token, {"limit": "1"}
-        )
-        return body
-
     def take_calls(self) -> Counter[str]:
         """Counts since the last take, for the stats the web app exports."""
         taken, self.calls = self.calls, Counter()
         return taken
-
-
-def context_of(body: object) -> tuple[str | None, str | None]:
-    """(item id, context URI) of a currently-playing body; None where it has none."""
-    if not isinstance(body, dict):
-        return (None, None)
-    item, context = body.get("item"), body.get("context")
-    item_id = item.get("id") if isinstance(item, dict) else None
-    uri = context.get("uri") if isinstance(context, dict) else None
-    return (
-        item_id if isinstance(item_id, str) else None,
-        uri if isinstance(uri, str) and uri else None,
-    )
 
 
 def token_client(http: httpx.AsyncClient, accounts_url: str) -> SpotifyClient:

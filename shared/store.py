@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import redis.asyncio as aioredis
-from redis.exceptions import WatchError
+from redis.exceptions import ResponseError, WatchError
 
 from shared.document import Document, Song, decode, encode, stored_version
 from shared.heartbeat import Heartbeat, decode_heartbeat, encode_heartbeat
@@ -143,7 +143,12 @@ class Store:
     # -- the document -------------------------------------------------------------------
 
     async def current_raw(self) -> bytes | None:
-        raw: Any = await self.redis.get(self.keys.current)
+        """The stored bytes; None when there are none, or when the key holds another
+        Redis type (a list written by hand: GET answers WRONGTYPE), which is no document."""
+        try:
+            raw: Any = await self.redis.get(self.keys.current)
+        except ResponseError:
+            return None
         return raw if isinstance(raw, bytes) else None
 
     async def current(self) -> Document | None:
@@ -161,7 +166,10 @@ class Store:
             while True:
                 try:
                     await pipe.watch(self.keys.current)
-                    raw = await pipe.get(self.keys.current)
+                    try:
+                        raw = await pipe.get(self.keys.current)
+                    except ResponseError:  # another Redis type: absent, SET replaces it
+                        raw = None
                     stored = decode(raw) if raw else None
                     new = change(stored)
                     if new is None:

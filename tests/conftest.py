@@ -77,7 +77,7 @@ def sim_settings(base: str, **overrides: object) -> Settings:
         "api_url": f"{base}/v1",
         "poll_interval": 5.0,
         "redis_prefix": f"t{uuid.uuid4().hex[:8]}",
-        # These tests poll with nobody watching, as every poll did before issue #10.
+        # These tests poll on the schedule that ignores demand, as if a stream were open.
         "poll_mode": "always",
     }
     values.update(overrides)

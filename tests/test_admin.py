@@ -4,6 +4,7 @@ secret in anything it answers."""
 from __future__ import annotations
 
 import re
+import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 
@@ -12,8 +13,10 @@ import pytest
 
 from shared.config import Settings
 from shared.heartbeat import encode_heartbeat, new_heartbeat
+from shared.pushed import read_pushed, song_at
 from shared.quota_store import QuotaStore
 from shared.store import Store
+from tests.webutil import web_client
 from web.app import build_app
 from web.runtime import WebRuntime
 
@@ -57,8 +60,7 @@ async def make_site(
     values.update(SECRETS)
     values.update(settings)
     runtime = WebRuntime(Settings(**values), store)  # type: ignore[arg-type]
-    transport = httpx.ASGITransport(app=build_app(runtime), client=("203.0.113.9", 5000))
-    async with httpx.AsyncClient(transport=transport, base_url=base) as client:
+    async with web_client(runtime, base_url=base, client=("203.0.113.9", 5000)) as client:
         yield Site(client, store, runtime)
     await runtime.http.aclose()
 
@@ -299,3 +301,46 @@ async def test_the_last_errors_keep_an_earlier_error_after_the_next_one(site: Si
         status = await site.client.get("/admin/status.json", headers={"Cookie": cookie})
     messages = [e["message"] for e in status.json()["errors"]]
     assert messages == ["second failure", "first failure"]
+
+
+async def test_a_test_push_stores_a_playing_item_the_push_source_reads(site: Site) -> None:
+    cookie = await site.session()
+    csrf = await site.csrf(cookie)
+    sent = await site.client.post(
+        "/admin/test-push", data={"csrf": csrf}, headers={"Cookie": cookie}
+    )
+    assert sent.status_code == 303
+    record = await read_pushed(site.store)
+    song = song_at(record, int(time.time() * 1000))
+    assert song is not None and song["name"] == "Test push from /admin" and song["isPlaying"]
+
+
+async def test_a_test_push_without_the_csrf_token_stores_nothing(site: Site) -> None:
+    cookie = await site.session()
+    refused = await site.client.post("/admin/test-push", headers={"Cookie": cookie})
+    assert refused.status_code in (400, 403)
+    assert await read_pushed(site.store) is None
+
+
+async def test_with_ingest_off_there_is_no_test_push(fake_store: Store) -> None:
+    async for site in make_site(fake_store, ingest_token=None):
+        cookie = await site.session()
+        assert "test-push-button" not in await site.page(cookie)
+        csrf = await site.csrf(cookie)
+        off = await site.client.post(
+            "/admin/test-push", data={"csrf": csrf}, headers={"Cookie": cookie}
+        )
+        assert off.status_code == 409 and await read_pushed(fake_store) is None
+
+
+@pytest.mark.parametrize("path", ["/admin", "/admin/status.json"])
+async def test_a_cookie_with_non_ascii_characters_is_no_session_not_a_500(
+    site: Site, path: str
+) -> None:
+    # hmac.compare_digest refuses str with non-ASCII characters (TypeError): a cookie the
+    # client chose must never reach it as str.
+    cookie = "np_admin=abc.1.\u00e9t\u00e9".encode()
+    response = await site.client.get(path, headers={b"Cookie": cookie})
+    assert response.status_code in (200, 401)
+    if path == "/admin":
+        assert 'name="token"' in response.text  # the sign-in form

@@ -96,8 +96,28 @@ async def test_the_widget_lists_the_last_plays_under_the_card(
         texts = await rows.all_inner_texts()
         assert len(texts) == 3
         assert "Never Gonna Give You Up" in texts[0] and "×2" in texts[0]
+        assert "Spotify · ×2" in texts[0]  # attributed, as the card's corner is
         assert "Midnight Circuits" in texts[1]
         await page.locator("[data-nowplaying]").screenshot(path=str(SHOTS / "widget-history.png"))
+        await page.close()
+
+
+async def test_the_widget_masks_an_explicit_title_in_the_list_with_data_explicit_hide(
+    browser: Browser, fake_store: Store
+) -> None:
+    async with demo_site(fake_store) as base:
+        now = int(time.time() * 1000)
+        played = demo_sessions(now)[2] | {"id": "x1", "name": "Filthy Words", "explicit": True}
+        await add_sessions(fake_store, [played], 5000)
+        page = await browser.new_page(viewport={"width": 520, "height": 420})
+        await page.set_content(
+            "<body><div data-nowplaying data-history='3' data-explicit='hide'></div>"
+            f"<script src='{base}/widget.js'></script></body>"
+        )
+        rows = page.locator("[data-nowplaying] .hist li")
+        await rows.first.wait_for()
+        text = (await rows.all_inner_texts())[0]
+        assert "Filthy" not in text and "F***** W****" in text
         await page.close()
 
 

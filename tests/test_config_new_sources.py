@@ -48,25 +48,3 @@ def test_privacy_hide_reads_every_rule_kind_casefolded() -> None:
         HideRule("context", "spotify:playlist:37i9"),
         HideRule("explicit"),
     )
-
-
-@pytest.mark.parametrize(
-    ("name", "value"),
-    [
-        ("INGEST_TOKEN", "short"),
-        ("INGEST_USER", "a/b"),
-        ("INGEST_USER", "two words"),
-        ("LANYARD_USER_ID", "someone"),
-        ("LANYARD_API_URL", "ftp://lanyard.example"),
-        ("HISTORY_LIMIT", "0"),
-        ("HISTORY_LIMIT", "many"),
-        ("PRIVACY_DELAY", "-1"),
-        ("PRIVACY_DELAY", "soon"),
-        ("PRIVACY_HIDE", "genre:pop"),
-        ("PRIVACY_HIDE", "artist:"),
-    ],
-)
-def test_a_bad_value_names_its_variable(name: str, value: str) -> None:
-    with pytest.raises(ConfigError) as caught:
-        load_settings({name: value})
-    assert caught.value.variable == name

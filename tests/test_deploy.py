@@ -233,12 +233,25 @@ def test_no_service_but_the_web_ones_probes_the_web_port(compose: Any) -> None:
         assert ":8000" not in test, name
 
 
-def test_the_web_trusts_forwarded_for_from_container_networks_but_not_from_anyone(
+def test_the_web_trusts_forwarded_for_from_loopback_and_caddys_fixed_address_only(
     compose: Any,
 ) -> None:
-    """Behind Caddy every viewer would otherwise count as Caddy's one address."""
+    """Behind Caddy every viewer would otherwise count as Caddy's one address; trusting
+    whole private ranges let any LAN client or container pick its own address."""
+    import ipaddress
+
     trusted = env_of(compose["services"]["web"])["FORWARDED_ALLOW_IPS"].split(",")
-    assert "172.16.0.0/12" in trusted and "*" not in trusted
+    caddy = compose["services"]["caddy"]["networks"]["edge"]["ipv4_address"]
+    caddy = caddy.split(":-")[-1].rstrip("}")  # ${CADDY_ADDRESS:-a.b.c.d}
+    assert trusted == ["127.0.0.1", caddy]
+    ipam = compose["networks"]["edge"]["ipam"]["config"][0]
+    subnet = ipaddress.ip_network(ipam["subnet"].split(":-")[-1].rstrip("}"))
+    dynamic = ipaddress.ip_network(ipam["ip_range"].split(":-")[-1].rstrip("}"))
+    # Caddy's address is in the subnet but never handed out to another container first.
+    assert ipaddress.ip_address(caddy) in subnet and dynamic.subnet_of(subnet)  # type: ignore[arg-type]
+    assert ipaddress.ip_address(caddy) not in dynamic
+    assert set(compose["services"]["web"]["networks"]) == {"default", "edge"}
+    assert set(compose["services"]["caddy"]["networks"]) == {"edge"}
 
 
 def test_the_image_bakes_in_no_health_check_a_service_could_inherit() -> None:

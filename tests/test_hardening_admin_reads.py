@@ -1,4 +1,4 @@
-"""Issue #13 rows 4 and 14: wrong admin tokens are slowed down per address (and logged
+"""Wrong admin tokens are slowed down per address (and logged
 without the guess); /readyz and /metrics read Redis at most once a second."""
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ import pytest
 from shared.config import Settings
 from shared.store import Store
 from tests.conftest import ManualClock
+from tests.webutil import web_client
 from web.admin_guard import AttemptThrottle
 from web.app import WebRuntime, build_app
 from web.read_cache import Cached
@@ -37,6 +38,19 @@ def test_one_address_guessing_never_slows_another(clock: ManualClock) -> None:
         throttle.failed("guesser")
     assert throttle.retry_after("guesser") > 0
     assert throttle.retry_after("owner") == 0
+
+
+def test_the_right_token_passes_even_from_a_throttled_key_and_clears_it(
+    clock: ManualClock,
+) -> None:
+    throttle = AttemptThrottle(burst=2, refill_s=10.0, clock=clock)
+    assert [throttle.check("right", "wrong", "k") for _ in range(3)][-1] > 0
+    assert throttle.check("right", "right", "k") is None
+    assert throttle.check("right", "wrong", "k") == 0  # counted anew, not refused
+
+
+def test_with_no_expected_token_every_guess_is_wrong(clock: ManualClock) -> None:
+    assert AttemptThrottle(clock=clock).check(None, "", "k") == 0
 
 
 def test_the_throttle_forgets_the_oldest_addresses_past_its_size(clock: ManualClock) -> None:
@@ -168,8 +182,7 @@ async def test_a_flood_of_readyz_and_metrics_reads_redis_once() -> None:
     store = Store(CountingRedis(), "rc")
     runtime = WebRuntime(Settings(redis_prefix="rc"), store)
     runtime.redis_reads.clock = lambda: 1000.0  # the whole flood within one second
-    transport = httpx.ASGITransport(app=build_app(runtime))
-    async with httpx.AsyncClient(transport=transport, base_url="http://np.test") as client:
+    async with web_client(runtime) as client:
         await client.get("/readyz")
         before = CountingRedis.commands
         for _ in range(50):

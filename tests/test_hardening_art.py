@@ -1,4 +1,4 @@
-"""Issue #13 rows 5 and 6: the art fetcher streams up to its cap, and fetches only from
+"""The art fetcher streams up to its cap, and fetches only from
 the image hosts and the configured providers, each redirect hop checked."""
 
 from __future__ import annotations
@@ -151,11 +151,21 @@ async def test_a_redirect_outside_the_list_is_not_followed() -> None:
 
 
 async def test_a_redirect_inside_the_list_is_followed() -> None:
-    inside = "https://coverartarchive.org/release/x/front"
-    target = "https://ia800.us.archive.org/x.png"
-    recorder = Recorder({inside: httpx.Response(307, headers={"location": target}), target: png()})
+    mbid = "f1418001-7f1e-46af-bfdb-95faeded8841"
+    inside = f"https://coverartarchive.org/release/{mbid}/front-250"
+    download = f"https://archive.org/download/mbid-{mbid}/mbid-{mbid}-32916450708_thumb250.jpg"
+    target = (
+        f"https://ia800505.us.archive.org/7/items/mbid-{mbid}/mbid-{mbid}-32916450708_thumb250.jpg"
+    )
+    recorder = Recorder(
+        {
+            inside: httpx.Response(307, headers={"location": download}),
+            download: httpx.Response(302, headers={"location": target}),
+            target: png(),
+        }
+    )
     assert await cache(recorder).data_uri(inside) is not None
-    assert recorder.urls == [inside, target]
+    assert recorder.urls == [inside, download, target]
 
 
 async def test_redirect_loops_stop() -> None:

@@ -1,5 +1,5 @@
-"""Issue #13, configuration rows: the admin token's length (4), secrets in URLs (9), CORS
-origins (11), and the new limits' variables."""
+"""Configuration that guards a public instance: the admin token's length, secrets in URLs,
+CORS origins, and the limits' variables."""
 
 from __future__ import annotations
 
@@ -104,26 +104,6 @@ def test_limits_have_defaults_a_small_vps_survives() -> None:
     assert (s.max_streams, s.max_streams_per_client, s.header_timeout) == (1000, 16, 10.0)
     assert s.forwarded_allow_ips == "127.0.0.1"
     assert (s.max_connections_per_client, s.client_ipv6_prefix) == (64, 56)
-
-
-@pytest.mark.parametrize(
-    ("name", "value"),
-    [
-        ("MAX_STREAMS", "0"),
-        ("MAX_STREAMS", "1.5"),
-        ("MAX_STREAMS_PER_CLIENT", "many"),
-        ("HEADER_TIMEOUT", "0.1"),
-        ("FORWARDED_ALLOW_IPS", "proxy.local"),
-        ("MAX_CONNECTIONS_PER_CLIENT", "0"),
-        ("MAX_CONNECTIONS_PER_CLIENT", "lots"),
-        ("CLIENT_IPV6_PREFIX", "8"),
-        ("CLIENT_IPV6_PREFIX", "129"),
-    ],
-)
-def test_a_bad_limit_names_its_variable(name: str, value: str) -> None:
-    with pytest.raises(ConfigError) as caught:
-        load_settings({name: value})
-    assert caught.value.variable == name
 
 
 def test_forwarded_allow_ips_takes_addresses_networks_and_star() -> None:

@@ -1,4 +1,4 @@
-"""Issue #13 row 1: the demo's simulator is not reachable from the web port; its art is
+"""The demo's simulator is not reachable from the web port; its art is
 served same-origin; what `nowplaying simulator` exposes validates its input and never
 redirects anywhere but the registered redirect URI."""
 
@@ -15,8 +15,8 @@ from nowplaying.simulator.inputs import MAX_BODY, MAX_FAULTS
 from nowplaying.simulator.spotify import DEFAULT_CLIENT_ID, SimState, build_app, new_state
 from shared.config import Settings
 from shared.store import Store
+from tests.webutil import web_client
 from web.app import WebRuntime
-from web.app import build_app as build_web
 
 
 @pytest.fixture
@@ -24,8 +24,7 @@ async def demo(fake_store: Store) -> AsyncIterator[tuple[httpx.AsyncClient, WebR
     settings = Settings(redis_prefix=fake_store.keys.prefix)
     poller, art = demo_poller(settings, fake_store, "http://0.0.0.0:8000")
     runtime = WebRuntime(settings, fake_store, demo=True, services=[poller], local_art=art.lookup)
-    transport = httpx.ASGITransport(app=build_web(runtime, [art.route()]))
-    async with httpx.AsyncClient(transport=transport, base_url="http://np.test") as client:
+    async with web_client(runtime, extra=[art.route()]) as client:
         await poller.poll_once()
         raw = await fake_store.current_raw()
         assert raw is not None

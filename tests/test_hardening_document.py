@@ -1,4 +1,4 @@
-"""Issue #13 rows 7, 8 and 15: names cleaned once in the normalizer, and documents from
+"""Names cleaned once in the normalizer, and documents from
 Redis checked whole before anyone serves them."""
 
 from __future__ import annotations
@@ -18,8 +18,8 @@ from shared.document import MAX_MS, decode, encode, is_document
 from shared.store import Store
 from shared.text import clean_text
 from tests.payloads import currently_playing, track
-from tests.webutil import document, raw
-from web.app import WebRuntime, build_app
+from tests.webutil import document, raw, web_client
+from web.app import WebRuntime
 from web.hub import Hub
 
 
@@ -123,8 +123,7 @@ def test_the_hub_keeps_the_last_valid_document() -> None:
 async def client() -> AsyncIterator[tuple[httpx.AsyncClient, WebRuntime]]:
     store = Store(fakeredis.FakeAsyncRedis(), "doc")
     runtime = WebRuntime(Settings(redis_prefix="doc"), store)
-    transport = httpx.ASGITransport(app=build_app(runtime))
-    async with httpx.AsyncClient(transport=transport, base_url="http://np.test") as c:
+    async with web_client(runtime) as c:
         yield c, runtime
     await runtime.http.aclose()
 

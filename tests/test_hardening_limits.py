@@ -1,4 +1,4 @@
-"""Issue #13 rows 2 and 3: request heads capped at 16 KiB, a deadline for heads, and
+"""Request heads capped at 16 KiB, a deadline for heads, and
 caps on open streams per process and per client address, on real uvicorn sockets."""
 
 from __future__ import annotations

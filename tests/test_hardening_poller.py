@@ -1,4 +1,4 @@
-"""Issue #13 row 7: a publish that keeps failing marks the stored data stale."""
+"""A publish that keeps failing marks the stored data stale."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Issue #13, web rows answered by the app itself: 16 (redirects never built from Host)."""
+"""Answers the app builds itself: redirects are never built from the Host header."""
 
 from __future__ import annotations
 
@@ -10,14 +10,14 @@ import pytest
 
 from shared.config import Settings
 from shared.store import Store
-from web.app import WebRuntime, build_app
+from tests.webutil import web_client
+from web.app import WebRuntime
 
 
 @pytest.fixture
 async def client() -> AsyncIterator[httpx.AsyncClient]:
     runtime = WebRuntime(Settings(redis_prefix="rt"), Store(fakeredis.FakeAsyncRedis(), "rt"))
-    transport = httpx.ASGITransport(app=build_app(runtime))
-    async with httpx.AsyncClient(transport=transport, base_url="http://np.test") as c:
+    async with web_client(runtime) as c:
         yield c
     await runtime.http.aclose()
 

@@ -1,4 +1,4 @@
-"""Issue #24 items 1 and 2 over real sockets and real uvicorn: slow and unwanted request
+"""Over real sockets and real uvicorn: slow and unwanted request
 bodies are cut, and one address cannot hold more than its share of connections, while
 /healthz from another address keeps answering 200."""
 

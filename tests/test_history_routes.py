@@ -13,7 +13,7 @@ import pytest
 from shared.config import Settings
 from shared.history import Session, add_sessions
 from shared.store import Store
-from tests.webutil import document, raw
+from tests.webutil import document, raw, web_client
 from web.app import WebRuntime, build_app
 from web.routes import CSP_SVG
 
@@ -147,6 +147,89 @@ async def test_privacy_delay_shows_a_session_only_once_it_ended_that_long_ago(
     assert "Too Recent" not in svg and "Song 1" in svg
 
 
+async def test_under_privacy_delay_the_times_shown_are_on_the_delayed_timeline(
+    make_client: Any, fake_store: Store
+) -> None:
+    # The delayed document's updatedAt and progressAt are moved by the delay; a history
+    # that gave the live times would tell every reader the real moment of each play (and
+    # the delay itself: the next item's updatedAt less the session's endedAt).
+    now = now_ms()
+    ended = [now - 900_000, now - 700_000, now - 500_000]
+    await add_sessions(fake_store, [session(n, e) for n, e in enumerate(ended)], 50)
+    client = await make_client(privacy_delay=300.0)
+    first = (await client.get("/api/history?limit=2")).json()
+    assert [i["endedAt"] for i in first["items"]] == [ended[2] + 300_000, ended[1] + 300_000]
+    assert first["items"][0]["startedAt"] == ended[2] - 100_000 + 300_000
+    rest = (await client.get(f"/api/history?limit=2&before={first['next']}")).json()
+    assert [i["endedAt"] for i in rest["items"]] == [ended[0] + 300_000]
+    assert rest["next"] is None
+
+
+async def test_the_api_lists_the_contract_fields_and_masks_explicit_titles_on_request(
+    make_client: Any, fake_store: Store
+) -> None:
+    now = now_ms()
+    rows = [
+        session(1, now - 200_000, name="Clean Song", explicit=False),
+        session(2, now - 100_000, name="Filthy Words", explicit=True),
+    ]
+    await add_sessions(fake_store, rows, 50)
+    client = await make_client()
+    plain = (await client.get("/api/history")).json()["items"]
+    assert [i["name"] for i in plain] == ["Filthy Words", "Clean Song"]
+    assert all("explicit" not in i for i in plain)  # the contract's fields, no more
+    masked = (await client.get("/api/history?explicit=hide")).json()["items"]
+    assert [i["name"] for i in masked] == ["F***** W****", "Clean Song"]
+    bad = await client.get("/api/history?explicit=maybe")
+    assert bad.status_code == 400 and "explicit" in bad.text
+
+
+async def test_each_row_of_the_svg_names_the_provider_it_was_read_from(
+    make_client: Any, fake_store: Store
+) -> None:
+    # Spotify's Design Guidelines: metadata read from Spotify is attributed to Spotify;
+    # the other providers are named likewise (as the live card's corner names them).
+    now = now_ms()
+    rows = [
+        session(1, now - 300_000, name="From Spotify"),
+        session(2, now - 200_000, name="From Lastfm", provider="lastfm", url=None),
+        session(3, now - 100_000, name="From Push", provider="push", url=None),
+    ]
+    await add_sessions(fake_store, rows, 50)
+    client = await make_client()
+    text = (await client.get("/history.svg")).text
+    asides = re.findall(r'text-anchor="end">([^<]*)</text>', text)
+    assert [a.split(" · ")[0] for a in asides] == ["Pushed", "Last.fm", "Spotify"]
+
+
+@pytest.mark.parametrize("delay", [0.0, 30.0])
+async def test_while_the_switch_hides_no_session_that_ended_since_the_hide_is_shown(
+    make_client: Any, fake_store: Store, delay: float
+) -> None:
+    # `nowplaying privacy hide` closes the session that played at that moment (the poller
+    # records nothing while hidden): it must not surface in the history while the card is
+    # dark, least of all under PRIVACY_DELAY, where the card had not shown it yet.
+    now = now_ms()
+    hidden_at = now - 60_000
+    await add_sessions(
+        fake_store,
+        [
+            session(1, hidden_at - 120_000, name="Shown Before"),
+            session(2, hidden_at + 2_000, name="Closed By The Hide"),
+        ],
+        50,
+    )
+    await fake_store.redis.set(fake_store.keys.privacy, str(hidden_at))
+    client = await make_client(privacy_delay=delay)
+    body = (await client.get("/api/history")).json()
+    assert [i["name"] for i in body["items"]] == ["Shown Before"]
+    svg = (await client.get("/history.svg")).text
+    assert "Closed By The Hide" not in svg and "Shown Before" in svg
+    await fake_store.redis.delete(fake_store.keys.privacy)  # `show`: all of it again
+    body = (await client.get("/api/history")).json()
+    assert [i["name"] for i in body["items"]] == ["Closed By The Hide", "Shown Before"]
+
+
 async def test_the_svg_list_card(make_client: Any, fake_store: Store) -> None:
     now = now_ms()
     sessions = [session(n, now - (20 - n) * 60_000) for n in range(12)]
@@ -211,8 +294,7 @@ async def test_a_page_is_read_once_per_version_and_second(
     monkeypatch.setattr("web.history.CACHE_S", 3600.0)
     await add_sessions(fake_store, [session(1, now_ms() - 60_000)], 5000)
     runtime = WebRuntime(Settings(redis_prefix=fake_store.keys.prefix), fake_store)
-    transport = httpx.ASGITransport(app=build_app(runtime))
-    async with httpx.AsyncClient(transport=transport, base_url="http://np.test") as client:
+    async with web_client(runtime) as client:
         assert len((await client.get("/api/history")).json()["items"]) == 1
         await add_sessions(fake_store, [session(2, now_ms() - 30_000)], 5000)
         assert len((await client.get("/api/history")).json()["items"]) == 1  # cached

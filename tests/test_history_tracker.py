@@ -58,9 +58,22 @@ def test_a_track_played_through_then_another_is_two_sessions() -> None:
     assert a["name"] == "A" and a["startedAt"] == T0 and a["endedAt"] == T0 + 202_000
     assert a["listenedMs"] == 200_000 and a["skipped"] is False
     assert set(a) == {
-        "id", "provider", "type", "name", "artists", "album", "url", "imageUrl",
-        "startedAt", "endedAt", "listenedMs", "durationMs", "skipped", "source",
-    }  # fmt: skip
+        "id",
+        "provider",
+        "type",
+        "name",
+        "artists",
+        "album",
+        "url",
+        "imageUrl",
+        "startedAt",
+        "endedAt",
+        "listenedMs",
+        "durationMs",
+        "skipped",
+        "source",
+        "explicit",
+    }  # fmt: skip (as stored: /api/history lists all but `explicit`)
     assert s.state is not None and s.state["session"]["startedAt"] == T0 + 202_000
 
 
@@ -178,3 +191,53 @@ def test_an_item_first_seen_paused_opens_nothing() -> None:
     s = Script()
     s.see(T0, song("A", progress=5000, playing=False))
     assert s.state is None and s.ended == []
+
+
+def test_a_position_given_at_an_earlier_progress_at_is_extrapolated() -> None:
+    # A pushed item (and any source that reports the position at a past moment) says
+    # `progressMs` at `progressAt`, not at the observation: played through, it is no skip.
+    s = Script()
+    for t in range(0, 200_001, 5000):
+        s.see(T0 + t, song("A", progress=0, progressAt=T0, provider="push"))
+    s.see(T0 + 205_000, song("B", progress=0, progressAt=T0 + 205_000, provider="push"))
+    [a] = s.ended
+    assert a["name"] == "A" and a["startedAt"] == T0
+    assert a["skipped"] is False
+    assert abs(a["listenedMs"] - 200_000) <= 1000
+
+
+def test_a_pushed_item_left_after_a_minute_is_skipped_and_one_played_again_repeats() -> None:
+    s = Script()
+    for t in range(0, 60_001, 5000):
+        s.see(T0 + t, song("A", progress=0, progressAt=T0, provider="push"))
+    s.see(T0 + 65_000, song("B", progress=0, progressAt=T0 + 65_000, provider="push"))
+    for t in range(70_000, 265_001, 5000):  # B through, then B again from its start
+        s.see(T0 + t, song("B", progress=0, progressAt=T0 + 65_000, provider="push"))
+    for t in range(270_000, 300_001, 5000):
+        s.see(T0 + t, song("B", progress=0, progressAt=T0 + 270_000, provider="push"))
+    a, b = s.ended
+    assert a["name"] == "A" and a["skipped"] is True
+    assert b["name"] == "B" and b["skipped"] is False and s.state is not None
+    assert s.state["session"]["name"] == "B" and s.state["session"]["startedAt"] >= T0 + 265_000
+
+
+def test_a_session_keeps_the_explicit_flag_of_its_item() -> None:
+    # The widget's data-explicit="hide" masks an explicit title on the live card; the
+    # same title must not come back unmasked in the list of last plays under it.
+    s = Script()
+    s.see(T0, song("A", explicit=True))
+    s.see(T0 + 60_000, song("B", explicit=None))
+    s.see(T0 + 120_000, None)
+    a, b = s.ended
+    assert a["explicit"] is True and b["explicit"] is None
+
+
+def test_when_the_provider_changes_the_old_session_runs_until_the_new_one_is_seen() -> None:
+    # The new item's position says when *it* started on its own player, not when the
+    # other provider's item stopped: A (pushed, seen once) played until B was seen.
+    s = Script()
+    s.see(T0, song("A", progress=0, progressAt=T0, provider="push", durationMs=None))
+    s.see(T0 + 5000, song("B", progress=60_000, progressAt=T0 + 5000, provider="lanyard"))
+    [a] = s.ended
+    assert a["name"] == "A" and a["endedAt"] == T0 + 5000 and a["listenedMs"] == 5000
+    assert s.state is not None and s.state["session"]["startedAt"] >= T0 + 5000 - 60_000

@@ -28,7 +28,7 @@ from shared.providers import info, label
 from shared.spotify import make_http_client
 from shared.store import Store
 from tests.conftest import ManualClock, serve, sim_settings
-from tests.webutil import SSEReader
+from tests.webutil import SSEReader, web_client
 from web.app import WebRuntime, build_app
 from web.metrics import PollerCollector
 from web.readiness import readiness
@@ -304,8 +304,7 @@ async def test_readyz_over_http_names_the_lanyard_setup_cause(fake_store: Store)
     sources = {"lanyard": {"state": "config", "error": "Lanyard does not monitor", "setup": cause}}
     await fake_store.write_heartbeat({"at": clock_ms(), "state": "ok", "sources": sources})
     runtime = WebRuntime(Settings(redis_prefix=fake_store.keys.prefix), fake_store)
-    transport = httpx.ASGITransport(app=build_app(runtime))
-    async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
+    async with web_client(runtime, base_url="http://t") as client:
         body = (await client.get("/readyz")).json()
     assert body["setup"] == cause and "discord.gg/lanyard" in body["action"]
 

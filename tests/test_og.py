@@ -15,8 +15,7 @@ from starlette.routing import Route
 
 from shared.config import Settings
 from shared.store import Store
-from tests.webutil import document, raw
-from web.app import build_app
+from tests.webutil import document, raw, web_client
 from web.art import ArtCache
 from web.hub import Hub
 from web.og import OgImage, rasterise
@@ -36,8 +35,7 @@ async def client(fake_store: Store) -> AsyncIterator[httpx.AsyncClient]:
     settings = Settings(redis_prefix=fake_store.keys.prefix)
     runtime = WebRuntime(settings, fake_store)
     runtime.hub.update(raw(document(3, "Song For The Preview")))
-    transport = httpx.ASGITransport(app=build_app(runtime))
-    async with httpx.AsyncClient(transport=transport, base_url="https://np.example") as c:
+    async with web_client(runtime, base_url="https://np.example") as c:
         yield c
     await runtime.http.aclose()
 
@@ -165,8 +163,7 @@ async def test_the_og_image_url_follows_the_host_and_escapes_it(
 
 async def page_of(fake_store: Store, **settings: object) -> str:
     runtime = WebRuntime(Settings(redis_prefix=fake_store.keys.prefix, **settings), fake_store)  # type: ignore[arg-type]
-    transport = httpx.ASGITransport(app=build_app(runtime))
-    async with httpx.AsyncClient(transport=transport, base_url="http://np.test") as c:
+    async with web_client(runtime) as c:
         text = (await c.get("/")).text
     await runtime.http.aclose()
     return text

@@ -124,7 +124,7 @@ async def test_a_new_idle_spell_asks_recently_played_again(
     sim.player.set_state(sim.clock(), mode="stopped")
     clock.advance(5)
     await poller.poll_once()
-    clock.advance(2)  # a 204 right after playing is confirmed by one more poll (#10)
+    clock.advance(2)  # a 204 right after playing is confirmed by one more poll
     await poller.poll_once()
     assert sim.calls["recently-played"] == 2
 

@@ -26,7 +26,7 @@ def widget_table() -> dict[str, list[object]]:
 
 
 def test_every_provider_of_the_document_has_a_registry_row() -> None:
-    assert set(get_args(Provider)) <= set(providers.BY_NAME) | {"push", "lanyard"}
+    assert set(get_args(Provider)) <= set(providers.BY_NAME)
     assert set(providers.BY_NAME) <= set(get_args(Provider))
 
 

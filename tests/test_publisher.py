@@ -12,12 +12,12 @@ from typing import Any
 import httpx
 import pytest
 
+from poller.providers.spotify.client import WebApiClient, context_of
 from poller.publisher import Publisher
 from shared.config import HideRule, Settings
 from shared.document import Song
 from shared.history import read_page
 from shared.privacy_switch import set_hidden
-from shared.spotify import SpotifyClient, context_of
 from shared.store import Store
 from tests.conftest import ManualClock
 
@@ -247,6 +247,25 @@ async def test_the_switch_masks_the_delayed_document_and_show_brings_it_back(
     assert current["song"]["name"] == "A"
 
 
+async def test_show_under_the_delay_never_brings_out_a_document_the_line_still_holds(
+    fake_store: Store, clock: ManualClock
+) -> None:
+    # A fresh delayed poller has put its first document in the line (P:live) and nothing
+    # has come out of it yet (no P:live:shown): `show` must not publish P:live, the live
+    # document, ahead of PRIVACY_DELAY; the line brings it when it is due.
+    pub = publisher(fake_store, clock, privacy_delay=30.0)
+    await set_hidden(fake_store, True)
+    await pub.publish(item("Too Early", at=clock.ms()), stale=False)
+    await set_hidden(fake_store, False)
+    current = await fake_store.current()
+    assert current is None or current["song"] is None
+    clock.advance(30)
+    await pub.flush()
+    current = await fake_store.current()
+    assert current is not None and current["song"] is not None
+    assert current["song"]["name"] == "Too Early"
+
+
 # -- two pollers -------------------------------------------------------------------------
 
 
@@ -312,7 +331,7 @@ async def test_a_stray_204_keeps_the_context_of_the_held_item() -> None:
     )
     transport = httpx.MockTransport(lambda request: next(answers))
     async with httpx.AsyncClient(transport=transport) as http:
-        client = SpotifyClient(
+        client = WebApiClient(
             http=http, accounts_url="https://a.test", api_url="https://api.test", clock=time.time
         )
         await client.currently_playing("token")

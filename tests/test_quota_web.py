@@ -1,4 +1,4 @@
-"""The web side of #10 against the ASGI app: /readyz and /metrics report the budget and
+"""The web side of the daily budget against the ASGI app: /readyz and /metrics report the budget and
 the pause, and views that find the last poll old ask the poller for one."""
 
 from __future__ import annotations
@@ -12,7 +12,8 @@ import pytest
 from shared.config import Settings
 from shared.quota_store import Pause, QuotaStore
 from shared.store import Store
-from web.app import WebRuntime, build_app
+from tests.webutil import web_client
+from web.app import WebRuntime
 
 
 @pytest.fixture
@@ -24,8 +25,7 @@ async def runtime(fake_store: Store) -> AsyncIterator[WebRuntime]:
 
 @pytest.fixture
 async def client(runtime: WebRuntime) -> AsyncIterator[httpx.AsyncClient]:
-    transport = httpx.ASGITransport(app=build_app(runtime))
-    async with httpx.AsyncClient(transport=transport, base_url="http://np.test") as c:
+    async with web_client(runtime) as c:
         yield c
 
 

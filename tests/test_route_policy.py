@@ -11,6 +11,7 @@ from starlette.routing import Route
 
 from shared.config import Settings
 from shared.store import Store
+from tests.webutil import web_client
 from web.app import build_app
 from web.cors import Cors
 from web.hot import RawRoutes
@@ -46,8 +47,7 @@ def origins(request: pytest.FixtureRequest) -> tuple[str, ...]:
 async def client(origins: tuple[str, ...], fake_store: Store) -> AsyncIterator[httpx.AsyncClient]:
     settings = Settings(redis_prefix=fake_store.keys.prefix, cors_origins=origins)
     runtime = WebRuntime(settings, fake_store)
-    transport = httpx.ASGITransport(app=build_app(runtime))
-    async with httpx.AsyncClient(transport=transport, base_url="http://np.test") as c:
+    async with web_client(runtime) as c:
         yield c
     await runtime.http.aclose()
 

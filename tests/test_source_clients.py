@@ -16,13 +16,13 @@ from poller.providers.lastfm.client import LastfmClient
 from poller.providers.lastfm.normalize import normalize_recent_tracks
 from poller.providers.listenbrainz.client import ListenBrainzClient
 from poller.providers.listenbrainz.normalize import normalize_listens, normalize_playing_now
+from poller.providers.spotify.client import WebApiClient
 from poller.source import SourceError
 from shared import setup_errors
 from shared.spotify import (
     MAX_RETRY_AFTER_S,
     Forbidden,
     QuotaExceeded,
-    SpotifyClient,
     parse_retry_after,
 )
 from tests.conftest import ManualClock
@@ -242,9 +242,9 @@ DEV_MODE_403S = [
 ]
 
 
-def spotify_answering(response: httpx.Response, clock: ManualClock) -> SpotifyClient:
+def spotify_answering(response: httpx.Response, clock: ManualClock) -> WebApiClient:
     transport = httpx.MockTransport(lambda request: response)
-    return SpotifyClient(
+    return WebApiClient(
         http=httpx.AsyncClient(transport=transport),
         accounts_url=BASE,
         api_url=BASE,
@@ -252,7 +252,7 @@ def spotify_answering(response: httpx.Response, clock: ManualClock) -> SpotifyCl
     )
 
 
-async def forbidden_cause(client: SpotifyClient) -> str | None:
+async def forbidden_cause(client: WebApiClient) -> str | None:
     with pytest.raises(Forbidden) as caught:
         await client.currently_playing("token")
     return setup_errors.from_forbidden(caught.value.message)

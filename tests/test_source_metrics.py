@@ -4,11 +4,10 @@ from __future__ import annotations
 
 import time
 
-import httpx
-
 from shared.config import Settings
 from shared.store import Store
-from web.app import WebRuntime, build_app
+from tests.webutil import web_client
+from web.app import WebRuntime
 from web.metrics import PollerCollector
 
 
@@ -37,7 +36,6 @@ async def test_readyz_shows_each_source_state_from_the_heartbeat(fake_store: Sto
         {"at": int(time.time() * 1000), "state": "ok", "sources": sources}
     )
     runtime = WebRuntime(Settings(redis_prefix=fake_store.keys.prefix), fake_store)
-    transport = httpx.ASGITransport(app=build_app(runtime))
-    async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
+    async with web_client(runtime, base_url="http://t") as client:
         body = (await client.get("/readyz")).json()
     assert body["sources"] == sources

@@ -11,8 +11,8 @@ import pytest
 
 from shared.config import Settings
 from shared.store import Store
-from tests.webutil import document, raw
-from web.app import WebRuntime, build_app
+from tests.webutil import document, raw, web_client
+from web.app import WebRuntime
 
 EVIL = '</text><script>alert(1)</script> & "x"'
 
@@ -27,8 +27,7 @@ async def runtime(fake_store: Store) -> AsyncIterator[WebRuntime]:
 
 @pytest.fixture
 async def client(runtime: WebRuntime) -> AsyncIterator[httpx.AsyncClient]:
-    transport = httpx.ASGITransport(app=build_app(runtime))
-    async with httpx.AsyncClient(transport=transport, base_url="http://np.test") as c:
+    async with web_client(runtime) as c:
         yield c
 
 

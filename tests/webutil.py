@@ -3,17 +3,21 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 from collections.abc import AsyncIterator
 from typing import Any
 
 import httpx
+from starlette.routing import BaseRoute
 
 from poller.providers.spotify.normalize import normalize_current
 from shared.config import Settings
 from shared.document import Document, Song, encode
 from shared.store import Store
 from tests.payloads import currently_playing, track
+from web.app import build_app
+from web.runtime import WebRuntime
 
 
 def song(name: str = "Never Gonna Give You Up", *, playing: bool = True, id: str = "a") -> Song:
@@ -84,3 +88,23 @@ async def stream(
 ) -> AsyncIterator[tuple[httpx.Response, SSEReader]]:
     async with client.stream("GET", url, headers=headers) as response:
         yield response, SSEReader(response)
+
+
+@contextlib.asynccontextmanager
+async def web_client(
+    runtime: WebRuntime,
+    *,
+    extra: list[BaseRoute] | None = None,
+    base_url: str = "http://np.test",
+    client: tuple[str, int] | None = None,
+) -> AsyncIterator[httpx.AsyncClient]:
+    """An HTTP client on the whole web app of `runtime`, in process (no socket, no
+    lifespan: the test starts what it needs)."""
+    app = build_app(runtime, extra)
+    transport = (
+        httpx.ASGITransport(app=app)
+        if client is None
+        else httpx.ASGITransport(app=app, client=client)
+    )
+    async with httpx.AsyncClient(transport=transport, base_url=base_url) as http:
+        yield http

@@ -1,8 +1,9 @@
 """The admin token check of /login, slowed down per client address.
 
 32,695 guesses at 5,400/s were all answered. Failed attempts now draw from a token
-bucket per address (IPv6 per /64): a few mistakes are free, then one attempt per
-`refill_s`; past that a wrong token is answered 429 with Retry-After.
+bucket per address (IPv6 per CLIENT_IPV6_PREFIX network, /56 unless set): a few mistakes
+are free, then one attempt per `refill_s`; past that a wrong token is answered 429 with
+Retry-After.
 
 The token is compared first (in constant time), and the throttle is consulted only for
 a wrong one: a correct token always gets in and clears its address's penalty. Checking
@@ -29,7 +30,7 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
 
 from web.refusal_log import RefusalLog
-from web.stream_limits import client_key
+from web.stream_limits import IPV6_PREFIX, client_key
 
 log = logging.getLogger("nowplaying.web")
 
@@ -69,6 +70,19 @@ class AttemptThrottle:
         while len(self.buckets) > self.max_keys:
             self.buckets.popitem(last=False)
 
+    def check(self, expected: str | None, given: str, key: str) -> float | None:
+        """The one token rule of the admin and ingest routes: None for the right token
+        (compared first, in constant time, and clearing `key`'s penalty, so a guessing
+        neighbour never locks the owner out); else the seconds `key` must wait: 0 when
+        this wrong guess was counted, more when the guess was refused unread."""
+        if expected and hmac.compare_digest(given.encode(), expected.encode()):
+            self.cleared(key)
+            return None
+        wait = self.retry_after(key)
+        if wait <= 0:
+            self.failed(key)
+        return wait
+
 
 def _page(title: str, text: str, status: int, headers: dict[str, str]) -> HTMLResponse:
     body = (
@@ -85,24 +99,27 @@ class AdminGuard:
         token: str | None,
         throttle: AttemptThrottle | None = None,
         refusals: RefusalLog | None = None,
+        ipv6_prefix: int = IPV6_PREFIX,
     ) -> None:
         self.token = token
         self.throttle = throttle or AttemptThrottle()
         self.refusals = refusals or RefusalLog(log, "refused wrong admin tokens")
+        self.ipv6_prefix = ipv6_prefix  # CLIENT_IPV6_PREFIX, as for the other caps
+
+    def key(self, request: Request) -> str:
+        """The throttle's unit for this request: its address, IPv6 by CLIENT_IPV6_PREFIX."""
+        return client_key(request.client.host if request.client else None, self.ipv6_prefix)
 
     def refuse(self, request: Request) -> Response | None:
         """None when `?token=` is the admin token, else the answer to send instead."""
-        key = client_key(request.client.host if request.client else None)
         given = request.query_params.get("token", "")
-        if self.token and hmac.compare_digest(given.encode(), self.token.encode()):
-            self.throttle.cleared(key)  # the right token is never throttled
+        wait = self.throttle.check(self.token, given, self.key(request))
+        if wait is None:
             return None
-        wait = self.throttle.retry_after(key)
         if wait > 0:
             self.refusals.count("throttled, 429")
             retry = str(int(wait) + 1)
             text = f"Too many wrong tokens from your address: try again in {retry} s."
             return _page("Slow down", text, 429, {"Retry-After": retry})
-        self.throttle.failed(key)
         self.refusals.count("wrong, 403")
         return _page("Forbidden", "Open /login?token=&lt;ADMIN_TOKEN&gt;.", 403, {})

@@ -25,6 +25,7 @@ from web.health import Health
 from web.history import HistoryViews
 from web.home import HomePage
 from web.hot import NowPlayingEndpoint, RawRoutes
+from web.ingest import Ingest
 from web.og import OgImage
 from web.pages import Pages
 from web.runtime import WebRuntime
@@ -60,10 +61,11 @@ def build_app(runtime: WebRuntime, extra_routes: list[BaseRoute] | None = None) 
     stream = StreamGate(StreamEndpoint(hub, runtime.metrics, cors), runtime.limiter)
     pages = Pages()
     views = Views(hub, runtime.metrics, cors, runtime.art)
-    views.use_fresh(runtime.fresh_view)  # one-shot views wake the poller (#10)
+    views.use_fresh(runtime.fresh_view)  # one-shot views wake the poller
     health = Health(runtime)
     history = HistoryViews(settings, runtime.store, runtime.art, version=lambda: hub.version)
     setup = Setup(settings, runtime.store, runtime.http, runtime.admin)
+    ingest = Ingest(settings, runtime.store, shown=lambda: hub.document)
     home = HomePage(settings, hub)  # the card page, its og: meta and the first-run note
     og = OgImage(hub, runtime.art)
     admin = Admin(runtime, setup)  # /admin and its JSON and actions
@@ -79,6 +81,7 @@ def build_app(runtime: WebRuntime, extra_routes: list[BaseRoute] | None = None) 
         Route("/metrics", health.metrics),
         Route("/login", setup.login),
         Route("/callback", setup.callback),
+        *ingest.routes(),  # push ingest: /1/submit-listens, /1/validate-token, ...
         Route("/og.png", og.endpoint),
         *admin.routes(),
         Route("/configure", configure),

@@ -5,7 +5,8 @@ reach anything but an image CDN: not Redis on loopback, not an admin page on the
 not a metadata service on a link-local address. Allowed are the image hosts of the
 providers (https on the default port only) and the exact scheme, host and port of each
 configured provider base URL (so the simulators and test doubles keep working). A
-redirect is followed by hand and each hop is checked again here.
+redirect is followed by hand and each hop is checked again here; it may lead only to an
+image path of an allowed host (`REDIRECT_TARGETS`) or to a configured provider's origin.
 """
 
 from __future__ import annotations
@@ -22,6 +23,24 @@ from shared import providers
 # Art Archive (which redirects to archive.org's hosts).
 IMAGE_HOSTS = re.compile(providers.image_hosts())
 Origin = tuple[str, str, int]  # scheme, lower-case host, port
+
+# Where a redirect may lead: (host, path) patterns of the image paths on the allowed hosts.
+# The Cover Art Archive answers coverartarchive.org/release/<mbid>/<image> with a 307 to
+# archive.org/download/mbid-<mbid>/<file>, which answers 302 with the file's place on one
+# of the Archive's storage hosts, ia<n>.us.archive.org/<n>/items/mbid-<mbid>/<file>. The
+# CDNs answer art in place; a redirect among them still has to name an image.
+MBID = r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}"
+IMAGE_FILE = r"[^/]+\.(?:jpe?g|png|gif|webp)"
+REDIRECT_TARGETS: tuple[tuple[str, str], ...] = (
+    (r"coverartarchive\.org", rf"/release(?:-group)?/{MBID}/[^/]+"),
+    (r"archive\.org", rf"/download/mbid-{MBID}/{IMAGE_FILE}"),
+    (r"ia[0-9]+\.us\.archive\.org", rf"/[0-9]+/items/mbid-{MBID}/{IMAGE_FILE}"),
+    (r"i\.scdn\.co", r"/image/[0-9a-f]+"),
+    (r"image-cdn-[a-z0-9-]+\.spotifycdn\.com", r"/image/[0-9a-f]+"),
+    (r"mosaic\.scdn\.co", r"/[0-9]+/[0-9a-f]+"),
+    (r"lastfm\.freetls\.fastly\.net", rf"/i/u/[0-9a-z]+/{IMAGE_FILE}"),
+)
+_REDIRECTS = tuple((re.compile(h), re.compile(p, re.IGNORECASE)) for h, p in REDIRECT_TARGETS)
 
 
 def origin_of(url: str) -> Origin | None:
@@ -67,6 +86,17 @@ class ArtPolicy:
     def is_provider(self, url: str) -> bool:
         """The exact origin of a configured provider: fetched whatever its address."""
         return origin_of(url) in self.providers
+
+    def allows_redirect(self, url: str) -> bool:
+        """Whether a redirect may lead to `url`: a configured provider's origin, or an
+        image path (`REDIRECT_TARGETS`) of an allowed image host."""
+        if self.is_provider(url):
+            return True
+        if not self.allows(url):
+            return False
+        parts = urlsplit(url)
+        host = (parts.hostname or "").lower()
+        return any(h.fullmatch(host) and p.fullmatch(parts.path) for h, p in _REDIRECTS)
 
     def allows(self, url: str) -> bool:
         """Whether `url` may be fetched at all (the address check comes on top for the

@@ -49,8 +49,9 @@ from typing import Any, Protocol
 
 from starlette.types import Message, Send
 
+from web.sse_wire import PING_FRAME
+
 SEND_TIMEOUT_S = 10.0
-PING_FRAME = b": ping\n\n"
 WAKE_TASKS = os.environ.get("NOWPLAYING_FANOUT") == "tasks"
 
 

@@ -11,6 +11,7 @@ from starlette.datastructures import Headers
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from web.cors import Cors
+from web.request_headers import header
 from web.routes import ROUTES, Header, RoutePolicy, metric_label, policy_for, security_headers
 
 
@@ -52,16 +53,13 @@ class PolicyHeaders:
         route, label, security = self._route(scope["path"])
         extra = security
         if route.cors:
-            request = Headers(scope=scope)
-            origin = request.get("origin")
-            if (
-                scope["method"] == "OPTIONS"
-                and origin is not None
-                and "access-control-request-method" in request
-            ):
-                answer = self.preflight.preflight_response(request_headers=request)
-                await answer(scope, receive, self._sending(send, label, security))
-                return
+            origin = header(scope, b"origin")
+            if scope["method"] == "OPTIONS" and origin is not None:
+                request = Headers(scope=scope)
+                if "access-control-request-method" in request:
+                    answer = self.preflight.preflight_response(request_headers=request)
+                    await answer(scope, receive, self._sending(send, label, security))
+                    return
             extra = security + self.cors.headers(origin)
         await self.app(scope, receive, self._sending(send, label, extra))
 

@@ -1,7 +1,8 @@
 """`GET /api/history` and `GET /history.svg`: the play sessions the poller recorded
 (shared/history.py), read from Redis per request (a page is small; the hub holds only
 the live document). PRIVACY_DELAY applies here too: a session is shown once it ended at
-least that long ago.
+least that long ago, its times moved by the delay (the public timeline, as the delayed
+document's); while the privacy switch is on, nothing that ended since it was turned on.
 """
 
 from __future__ import annotations
@@ -17,11 +18,13 @@ from starlette.routing import BaseRoute, Route
 
 from shared.config import Settings
 from shared.history import PAGE_MAX, Session, parse_cursor, read_page
+from shared.privacy_switch import hidden_since
 from shared.store import Store
 from web.art import ArtCache
 from web.history_svg import collapse, render_history
 from web.hot import etag_matches
 from web.options import OptionError, parse_options
+from web.titles import mask_title
 
 API_PATH = "/api/history"
 SVG_PATH = "/history.svg"
@@ -41,6 +44,16 @@ def parse_limit(value: str | None, default: int, most: int) -> int:
     if not text.isascii() or not text.isdigit() or not 1 <= int(text) <= most:
         raise ValueError(f"limit must be a whole number from 1 to {most} (got {value[:20]!r})")
     return int(text)
+
+
+def public_session(session: Session, *, hide_explicit: bool = False) -> dict[str, object]:
+    """A session as /api/history lists it: the contract's fields (the stored `explicit`
+    flag stays inside), the title masked under `?explicit=hide` when it is explicit (the
+    widget's data-explicit="hide", so its list does not show what its card masks)."""
+    shown: dict[str, object] = {k: v for k, v in session.items() if k != "explicit"}
+    if hide_explicit and session.get("explicit") is True:
+        shown["name"] = mask_title(session["name"])
+    return shown
 
 
 def _bad(message: str) -> Response:
@@ -67,8 +80,13 @@ class HistoryViews:
     def routes(self) -> list[BaseRoute]:
         return [Route(API_PATH, self.api), Route(SVG_PATH, self.svg)]
 
-    def visible_until(self) -> int:
-        return int(self.clock() * 1000) - self.delay_ms
+    async def visible_until(self) -> int:
+        """Sessions that ended up to this moment may be shown: PRIVACY_DELAY ago, and while
+        the privacy switch is on, not after the moment it was turned on (less the delay):
+        the session it closed, which the card may not have shown yet, stays off too."""
+        until = int(self.clock() * 1000) - self.delay_ms
+        since = await hidden_since(self.store)
+        return until if since is None else min(until, since - self.delay_ms - 1)
 
     async def page(self, limit: int, before: int | None) -> Page:
         """A page of the history, from Redis at most once per CACHE_S and version."""
@@ -76,22 +94,40 @@ class HistoryViews:
         cached = self.pages.get((limit, before))
         if cached is not None and cached[1] == version and now - cached[0] < CACHE_S:
             return cached[2]
-        page = await read_page(
-            self.store, limit=limit, before=before, visible_until_ms=self.visible_until()
+        live_before = None if before is None else before - self.delay_ms
+        sessions, cursor = await read_page(
+            self.store, limit=limit, before=live_before, visible_until_ms=await self.visible_until()
         )
+        page = self._delayed(sessions, cursor)
         if len(self.pages) >= CACHE_ENTRIES:
             self.pages.clear()
         self.pages[(limit, before)] = (now, version, page)
         return page
+
+    def _delayed(self, sessions: list[Session], cursor: int | None) -> Page:
+        """A page on the public timeline: under PRIVACY_DELAY every time moved by the delay,
+        as the delay line moves the document's `updatedAt` and `progressAt` (the cursor too:
+        `?before=` takes it back)."""
+        d = self.delay_ms
+        if d == 0:
+            return sessions, cursor
+        moved = [
+            s | {"startedAt": s["startedAt"] + d, "endedAt": s["endedAt"] + d} for s in sessions
+        ]
+        return moved, None if cursor is None else cursor + d
 
     async def api(self, request: Request) -> Response:
         params = request.query_params
         try:
             limit = parse_limit(params.get("limit"), API_DEFAULT, PAGE_MAX)
             before = parse_cursor(params.get("before"))
+            explicit = params.get("explicit", "show")
+            if explicit not in ("show", "hide"):
+                raise ValueError(f"explicit must be show or hide (got {explicit[:20]!r})")
         except ValueError as exc:
             return _bad(str(exc))
-        items, cursor = await self.page(limit, before)
+        sessions, cursor = await self.page(limit, before)
+        items = [public_session(s, hide_explicit=explicit == "hide") for s in sessions]
         body = json.dumps(
             {"items": items, "next": None if cursor is None else str(cursor)},
             ensure_ascii=False,

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from shared import providers
 from shared.history import Session
 from web.options import ViewOptions
 from web.svg import ART_BUDGET, FONT, Layout, _background, _chars, _style, _svg, _text, ago
@@ -116,8 +117,12 @@ def _row(
         x += side + 12
     when = ago(session["endedAt"], now_ms) or ""
     count = f"×{play.count}" if play.count > 1 else ""
-    aside = " · ".join(p for p in (count, when) if p)
-    aside_room = len(aside) * 7 + 8
+    # Attribution, as on the live card's corner: Spotify's Design Guidelines ask that
+    # metadata read from Spotify name Spotify (developer.spotify.com/documentation/design);
+    # the other providers are named likewise.
+    source = providers.label(session.get("provider") or "spotify")
+    aside = " · ".join(p for p in (source, count, when) if p)
+    aside_room = int(len(aside) * (layout.line_px - 1) * 0.56) + 12  # as `_chars` counts
     room = layout.width - x - 16 - aside_room
     artists = ", ".join(session["artists"]) or "Unknown artist"
     if layout.two_lines:

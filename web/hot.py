@@ -11,10 +11,10 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from starlette.datastructures import Headers
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from web.hub import Hub
+from web.request_headers import header
 from web.routes import RAW_PATHS
 from web.sse import plain
 
@@ -45,7 +45,7 @@ class NowPlayingEndpoint:
         hub = self.hub
         if self.on_read is not None:
             self.on_read()
-        if etag_matches(Headers(scope=scope).get("if-none-match"), hub.etag):
+        if etag_matches(header(scope, b"if-none-match"), hub.etag):
             start = {"type": "http.response.start", "status": 304, "headers": hub.tag_headers}
             await send(start)
             await send({"type": "http.response.body", "body": b""})

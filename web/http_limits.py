@@ -35,7 +35,11 @@ Also before the app:
   past it, 503 and closed. A peer in FORWARDED_ALLOW_IPS (the proxy, carrying everyone)
   is not capped here: behind it, the proxy's own limits apply;
 - every refusal is counted for /metrics and logged as counts per minute
-  (web/refusal_log.py), never one line each.
+  (web/refusal_log.py), never one line each;
+- a request carrying X-Forwarded-For from a peer not in FORWARDED_ALLOW_IPS is served as
+  the peer's (uvicorn ignores the header) and logged at most once per peer per interval
+  (`ForwardedLog`): either someone tries to pick their own address past the per-address
+  caps, or a real proxy in front is not trusted and every client shares its one address.
 
 Nothing here wraps the app's `send`: the fan-out writes straight into uvicorn's.
 """
@@ -45,8 +49,9 @@ from __future__ import annotations
 import asyncio
 import logging
 import resource
-from collections import Counter
-from collections.abc import Mapping
+import time
+from collections import Counter, OrderedDict
+from collections.abc import Callable, Mapping
 from typing import Any, ClassVar
 
 import httptools
@@ -54,7 +59,8 @@ from uvicorn.middleware.proxy_headers import _TrustedHosts
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
 from shared.config import Settings
-from web.refusal_log import CountingFilter, RefusalLog
+from web.refusal_log import INTERVAL_S, CountingFilter, RefusalLog
+from web.routes import BODY_LIMITS
 from web.stream_limits import IPV6_PREFIX, client_key
 
 log = logging.getLogger("nowplaying.web")
@@ -77,6 +83,47 @@ BODY_ON_GET = _answer(400, "Bad Request")
 BODY_TOO_LARGE = _answer(413, "Content Too Large")
 BUSY = _answer(503, "Service Unavailable")
 BODY_HEADERS = (b"content-length", b"transfer-encoding")
+FORWARDED_FOR = b"x-forwarded-for"
+CHECKED_HEADERS = (*BODY_HEADERS, FORWARDED_FOR)  # one `in` test per header for all three
+
+
+class ForwardedLog:
+    """X-Forwarded-For from untrusted peers, logged once per peer per `interval_s` with the
+    count since that peer's previous line; at most `max_peers` remembered (past that, the
+    oldest are forgotten, so a flood from many addresses costs bounded memory)."""
+
+    def __init__(
+        self,
+        logger: logging.Logger,
+        interval_s: float = INTERVAL_S,
+        max_peers: int = 1024,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.logger = logger
+        self.interval_s = interval_s
+        self.max_peers = max_peers
+        self.clock = clock
+        self.peers: OrderedDict[str, tuple[float, int]] = OrderedDict()  # logged at, since
+
+    def seen(self, peer: str) -> None:
+        now = self.clock()
+        logged_at, count = self.peers.pop(peer, (None, 0))
+        count += 1
+        if logged_at is None or now - logged_at >= self.interval_s:
+            self.logger.warning(
+                "X-Forwarded-For from %s, which is not in FORWARDED_ALLOW_IPS: ignored, the "
+                "client address is %s (%d request(s); at most one line per peer per %gs). "
+                "If this is your reverse proxy, add its address to FORWARDED_ALLOW_IPS, "
+                "else every client behind it shares one address's limits",
+                peer,
+                peer,
+                count,
+                self.interval_s,
+            )
+            logged_at, count = now, 0
+        self.peers[peer] = (logged_at, count)
+        while len(self.peers) > self.max_peers:
+            self.peers.popitem(last=False)
 
 
 class LimitedHttpToolsProtocol(HttpToolsProtocol):
@@ -94,6 +141,7 @@ class LimitedHttpToolsProtocol(HttpToolsProtocol):
     timed_out_heads = 0
     refused: ClassVar[Counter[str]] = Counter()  # by reason, as logged
     refusals = RefusalLog(log, "refused requests before the app")
+    forwarded = ForwardedLog(log)  # X-Forwarded-For from untrusted peers
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         super().connection_made(transport)
@@ -207,8 +255,11 @@ class LimitedHttpToolsProtocol(HttpToolsProtocol):
         body = False
         for name, value in self.headers:
             size += len(name) + len(value) + 4
-            if name in BODY_HEADERS and value != b"0":
-                body = True
+            if name in CHECKED_HEADERS:
+                if name == FORWARDED_FOR:
+                    self._forwarded()
+                elif value != b"0":
+                    body = True
         if size > self.max_head_bytes:
             LimitedHttpToolsProtocol.refused_heads += 1
             self._count("head_too_large")
@@ -219,6 +270,13 @@ class LimitedHttpToolsProtocol(HttpToolsProtocol):
         if not self._in_body:
             self._cancel_head_timer()
         super().on_headers_complete()
+
+    def _forwarded(self) -> None:
+        """X-Forwarded-For arrived: say so when its peer is not trusted (uvicorn's proxy
+        middleware then ignores it, and the peer's address is the client's)."""
+        host = self.client[0] if self.client else None
+        if self.trusted is not None and host is not None and host not in self.trusted:
+            self.forwarded.seen(host)
 
     def _allow_body(self) -> bool:
         """Whether the body this head announces may be read; if not, it is refused."""
@@ -297,6 +355,7 @@ def uvicorn_options(settings: Settings, file_descriptors: int | None = None) -> 
     protocol = protocol_class(
         MAX_HEAD_BYTES,
         settings.header_timeout,
+        body_limits=BODY_LIMITS,
         max_connections_per_client=settings.max_connections_per_client,
         ipv6_prefix=settings.client_ipv6_prefix,
         forwarded_allow_ips=settings.forwarded_allow_ips,

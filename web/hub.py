@@ -2,25 +2,29 @@
 
 It owns the set of SSE subscribers and hands each new frame to them; how a frame reaches
 a stream, and what must stay true for that, is web/fanout.py.
+
+What arrives on the pub/sub channel is not trusted blindly: anyone who can write to Redis
+can PUBLISH a document that was never stored. A `version` of 1e18 published once used to
+become the hub's version, and every real version below it was ignored until a restart.
+Now a published document is taken at once only when it is the next version (what the
+poller publishes, stored in the same transaction); anything else (a jump, an older or a
+conflicting one) is settled by reading `P:current` back (`resync`): the stored document
+is the truth, even when its version is below the hub's. Documents that fail validation
+are ignored, the last good one stays, and they are logged as counts (web/refusal_log.py).
 """
 
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
-
-from sse_starlette.event import ServerSentEvent
 
 from shared.document import Document, decode, empty_document, encode
 from web.fanout import PING_MESSAGE, SEND_TIMEOUT_S, Subscriber, body_message, reap_stuck
+from web.refusal_log import RefusalLog
+from web.sse_wire import event_frame
 
-
-def sse_event(document: Document, raw: bytes) -> bytes:
-    """The SSE frame for one version, encoded once with sse-starlette's encoder."""
-    event = ServerSentEvent(
-        data=raw.decode(), event="now-playing", id=str(document["version"]), sep="\n"
-    )
-    return event.encode()
+log = logging.getLogger("nowplaying.web")
 
 
 class Hub:
@@ -37,6 +41,8 @@ class Hub:
         self.slow_dropped = 0
         self.redis_ok = False
         self.reconnects = 0
+        self.generation = 0  # grows with every document taken (see resync)
+        self.ignored = RefusalLog(log, "ignored documents from redis (the last valid one stays)")
 
     @property
     def version(self) -> int:
@@ -45,7 +51,7 @@ class Hub:
     def _prepare(self) -> None:
         """Everything a reader gets, encoded once per version."""
         document = self.document
-        self.frame = sse_event(document, self.raw)
+        self.frame = event_frame(document, self.raw)
         self.etag = f'"np-{document["version"]}-{document["updatedAt"]}"'
         self.tag_headers = [
             (b"etag", self.etag.encode()),
@@ -57,13 +63,51 @@ class Hub:
             *self.tag_headers,
         ]
 
-    def update(self, raw: bytes) -> bool:
-        """Take a document from Redis if it is newer, and write it to every parked stream."""
+    def _decode(self, raw: bytes) -> Document | None:
         document = decode(raw)
+        if document is None:
+            self.ignored.count("invalid document")  # a fixed label: never the bytes
+        return document
+
+    def update(self, raw: bytes) -> bool:
+        """Take a document read from `P:current` if it is newer, and write it to every
+        parked stream."""
+        document = self._decode(raw)
         if document is None:
             return False
         version = document["version"]
         if version < self.version or (version == self.version and not self.local):
+            return False
+        self.local = False
+        self._take(document, bytes(raw))
+        return True
+
+    def offer(self, raw: bytes) -> bool | None:
+        """A document from the pub/sub channel: True when taken (the next version, or the
+        stored twin of a local stale mark), False when ignored (invalid, or what the hub
+        already has), None when only `P:current` can tell (call `resync` with it)."""
+        document = self._decode(raw)
+        if document is None:
+            return False
+        version = document["version"]
+        if version == self.version + 1 or (version == self.version and self.local):
+            self.local = False
+            self._take(document, bytes(raw))
+            return True
+        if version == self.version and raw == self.raw:
+            return False
+        return None
+
+    def resync(self, raw: bytes | None) -> bool:
+        """`P:current` as read back: the truth, taken even when its version is below the
+        hub's (which then came from a document that was never stored). Nothing stored,
+        or nothing valid: the hub keeps what it has."""
+        if raw is None:
+            return False
+        document = self._decode(raw)
+        if document is None:
+            return False
+        if document["version"] == self.version and raw == self.raw and not self.local:
             return False
         self.local = False
         self._take(document, bytes(raw))
@@ -81,6 +125,7 @@ class Hub:
         return True
 
     def _take(self, document: Document, raw: bytes) -> None:
+        self.generation += 1
         self.document, self.raw = document, raw
         self._prepare()
         version, message = self.version, body_message(self.frame)

@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Iterator, Mapping
-from typing import Any
 
-from prometheus_client import CollectorRegistry, Counter, generate_latest
+from prometheus_client import CollectorRegistry, generate_latest
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 
 from shared import stats
@@ -55,25 +54,37 @@ class HubCollector:
         )
 
 
+class RequestCounts:
+    """Answers by (route, status), counted with a dict add per request and exported at
+    scrape time: a prometheus_client Counter takes a lock on every `inc`, which the JSON
+    route would pay on every request."""
+
+    def __init__(self) -> None:
+        self.counts: dict[tuple[str, int], int] = {}
+
+    def collect(self) -> Iterator[Metric]:
+        family = CounterMetricFamily(
+            "nowplaying_http_requests",
+            "HTTP requests by route and status",
+            labels=["route", "status"],
+        )
+        for (route, status), value in sorted(self.counts.items()):
+            family.add_metric([route, str(status)], value)
+        yield family
+
+
 class Metrics:
     def __init__(self, hub: Hub) -> None:
         self.registry = CollectorRegistry(auto_describe=False)
         self.registry.register(HubCollector(hub))
-        self.requests = Counter(
-            "nowplaying_http_requests",
-            "HTTP requests by route and status",
-            ["route", "status"],
-            registry=self.registry,
-        )
-        self._children: dict[tuple[str, int], Any] = {}
+        self.requests = RequestCounts()
+        self.registry.register(self.requests)
 
     def count(self, route: str, status: int) -> None:
-        """One answer of `route` (a bounded label: web/routes.py's `metric_label`); the
-        label lookup is cached, as it takes a lock each time."""
-        child = self._children.get((route, status))
-        if child is None:
-            child = self._children[(route, status)] = self.requests.labels(route, str(status))
-        child.inc()
+        """One answer of `route` (a bounded label: web/routes.py's `metric_label`)."""
+        key = (route, status)
+        counts = self.requests.counts
+        counts[key] = counts.get(key, 0) + 1
 
     def render(self, poller_stats: Mapping[str, int], token_days_left: float | None) -> bytes:
         extra = CollectorRegistry(auto_describe=False)

@@ -74,12 +74,14 @@ def attribution(document: Document) -> str | None:
     song = document["song"]
     if song is None or document["demo"]:
         return None
-    name = providers.label(song.get("provider", "spotify"))
+    found = providers.info(song.get("provider", "spotify"))
     url = song.get("url") or song.get("spotifyUrl")
-    if not name:
+    if found is None:
         return None
     where = url.split("://", 1)[-1] if url else None
-    return f"On {name}" + (f" · {where}" if where else "")
+    if not found.is_a_site:  # a pushed item: its own page, if the player named one
+        return where
+    return f"On {found.label}" + (f" · {where}" if where else "")
 
 
 def og_svg(document: Document, theme: str, art: str | None, now_ms: int) -> str:

@@ -64,7 +64,7 @@ class Cached(Generic[T]):
 class Snapshot:
     heartbeat: Heartbeat | None
     stats: dict[str, int]
-    calls_24h: int | None = None  # Spotify calls in the rolling 24 h (#10)
+    calls_24h: int | None = None  # Spotify calls in the rolling 24 h
     paused_until: int | None = None  # ms epoch of the quota or budget pause, if any
     learnt_quota: int | None = None  # the quota learnt from a QUOTA_EXCEEDED, if any
 

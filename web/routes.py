@@ -44,11 +44,16 @@ CSP_CONFIGURE = (
 )
 
 
+INGEST_BODY = 64 * 1024  # the contract: 413 past 64 KiB
+FORM_BODY = 8 * 1024  # /admin's forms: a token or a CSRF field, a few hundred bytes
+
+
 @dataclass(frozen=True)
 class RoutePolicy:
     path: str
     cors: bool = False  # answers CORS per CORS_ORIGINS (the contract's list)
     csp: str | None = None  # Content-Security-Policy, for what a browser renders
+    body_limit: int = 0  # the largest request body in bytes (0: none is read)
     # Served ahead of the middleware (web/hot.py's RawRoutes) and adding its own headers
     # with web/headers.py's `route_headers`. Only the SSE stream: the fan-out drives its
     # `send` by hand, which stays correct only while it is the server's own (every
@@ -74,14 +79,22 @@ ROUTES: tuple[RoutePolicy, ...] = (
     RoutePolicy("/login", csp=CSP_SETUP),
     RoutePolicy("/callback", csp=CSP_SETUP),
     RoutePolicy("/og.png"),  # a PNG for link previews: no CORS, no CSP needed
-    RoutePolicy("/admin", csp=CSP_ADMIN),
+    RoutePolicy("/admin", csp=CSP_ADMIN, body_limit=FORM_BODY),
     RoutePolicy("/admin/status.json"),
-    RoutePolicy("/admin/logout", csp=CSP_ADMIN),
-    RoutePolicy("/admin/privacy", csp=CSP_ADMIN),
-    RoutePolicy("/admin/reconnect", csp=CSP_ADMIN),
+    RoutePolicy("/admin/logout", csp=CSP_ADMIN, body_limit=FORM_BODY),
+    RoutePolicy("/admin/privacy", csp=CSP_ADMIN, body_limit=FORM_BODY),
+    RoutePolicy("/admin/reconnect", csp=CSP_ADMIN, body_limit=FORM_BODY),
+    RoutePolicy("/admin/test-push", csp=CSP_ADMIN, body_limit=FORM_BODY),
     RoutePolicy("/configure", csp=CSP_CONFIGURE),
+    # Push ingest (web/ingest/): ListenBrainz's API at the root, no CORS (only /api/* has it).
+    RoutePolicy("/1/submit-listens", body_limit=INGEST_BODY),
+    RoutePolicy("/1/validate-token"),
+    RoutePolicy("/1/user/{user}/playing-now"),  # a template: its requests get the defaults
+    RoutePolicy("/api/ingest", cors=True, body_limit=INGEST_BODY),
+    RoutePolicy("/api/ingest/webscrobbler", cors=True, body_limit=INGEST_BODY),
 )
 BY_PATH = {route.path: route for route in ROUTES}
+BODY_LIMITS = {route.path: route.body_limit for route in ROUTES if route.body_limit}
 RAW_PATHS = frozenset(route.path for route in ROUTES if route.raw)
 PATHS = frozenset(BY_PATH)
 API_PREFIX = "/api/"  # the contract: every /api/* answers CORS, a future one too

@@ -27,7 +27,7 @@ from web.metrics import Metrics
 from web.read_cache import Cached, Snapshot, redis_snapshot
 from web.stream_limits import LimitsCollector, StreamLimiter
 
-VIEW_WAIT_S = 1.5  # how long a one-shot view waits for the poll it asked for (#10)
+VIEW_WAIT_S = 1.5  # how long a one-shot view waits for the poll it asked for
 
 
 class Service(Protocol):
@@ -66,12 +66,14 @@ class WebRuntime:
             self.settings.client_ipv6_prefix,
         )
         self.metrics.registry.register(LimitsCollector(self.limiter, LimitedHttpToolsProtocol))
-        self.admin = AdminGuard(self.settings.admin_token)
+        self.admin = AdminGuard(
+            self.settings.admin_token, ipv6_prefix=self.settings.client_ipv6_prefix
+        )
         self.demand = Demand(QuotaStore(self.store), self.hub)
         self.redis_reads = redis_snapshot(self.store, self.demand.quota)
         self.http = httpx.AsyncClient(timeout=httpx.Timeout(3.0), follow_redirects=True)
         policy = ArtPolicy.from_settings(self.settings)
-        self.art = ArtCache(self.http, policy=policy, local=self.local_art)
+        self.art = ArtCache(policy=policy, local=self.local_art)  # a pinned client of its own
 
     async def fresh(self, max_wait: float = 0.0) -> None:
         """For one-shot views: ask for a poll when the last one is too old, and wait up
@@ -109,3 +111,4 @@ class WebRuntime:
             await service.stop()
         await cancel_and_wait(self.tasks)
         await self.http.aclose()
+        await self.art.aclose()

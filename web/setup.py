@@ -6,6 +6,7 @@ callback never reach a log line (shared/logs.py redacts the access log at its lo
 
 from __future__ import annotations
 
+import hmac
 import html
 import logging
 import time
@@ -21,6 +22,13 @@ from shared.store import Store
 from web.admin_guard import AdminGuard
 
 log = logging.getLogger("nowplaying.web")
+
+# The browser that asked /login carries the state in this cookie to /callback, so a
+# callback link made elsewhere (someone else's code and state, sent to the owner: a login
+# CSRF that would connect their account) is refused. SameSite=Lax, not Strict: the
+# callback is a top-level navigation coming back from Spotify's site.
+STATE_COOKIE = "np_oauth_state"
+STATE_COOKIE_PATH = "/callback"
 
 
 def _page(title: str, body: str, status: int) -> HTMLResponse:
@@ -48,11 +56,12 @@ class Setup:
         refused = self.admin.refuse(request)  # throttled per address, logged
         if refused is not None:
             return refused
-        return await self.authorize()
+        return await self.authorize(request)
 
-    async def authorize(self) -> Response:
-        """The redirect to Spotify's consent page (a new PKCE pair and state), or why not;
-        for /login after its token check, and for /admin's reconnect button."""
+    async def authorize(self, request: Request | None = None) -> Response:
+        """The redirect to Spotify's consent page (a new PKCE pair and state, the state
+        also in a cookie for /callback), or why not; for /login after its token check,
+        and for /admin's reconnect button."""
         if self.settings.missing_client() or not self.settings.client_id:
             return _page(
                 "Not configured",
@@ -74,13 +83,47 @@ class Setup:
             state,
             challenge,
         )
-        return RedirectResponse(url, 302, headers={"Cache-Control": "no-store"})
+        response = RedirectResponse(url, 302, headers={"Cache-Control": "no-store"})
+        response.set_cookie(
+            STATE_COOKIE,
+            state,
+            max_age=oauth.STATE_TTL_S,
+            path=STATE_COOKIE_PATH,
+            secure=self._secure(request),
+            httponly=True,
+            samesite="lax",
+        )
+        return response
+
+    def _secure(self, request: Request | None) -> bool:
+        """Secure when the callback is on https (the redirect URI says so) or this request
+        came over https (directly, or through a trusted proxy that says so)."""
+        over_https = request is not None and request.url.scheme == "https"
+        return over_https or self.settings.redirect_uri.lower().startswith("https:")
 
     async def callback(self, request: Request) -> Response:
         if not self.settings.admin_token:
             return Response("Not Found", 404)
+        response = await self._callback(request)
+        # Whatever the outcome, the state is used up (or was never this browser's).
+        response.delete_cookie(STATE_COOKIE, path=STATE_COOKIE_PATH, httponly=True, samesite="lax")
+        return response
+
+    async def _callback(self, request: Request) -> Response:
         q = request.query_params
         state = q.get("state", "")
+        if (
+            not hmac.compare_digest(request.cookies.get(STATE_COOKIE, "").encode(), state.encode())
+            or not state
+        ):
+            return _page(
+                "Sign-in state does not match",
+                "<p>The <code>state</code> of this callback is not the one this browser "
+                "was given by /login (another browser or address, cookies blocked, or a "
+                "link made by someone else). Nothing was changed; start again from "
+                "/login in this browser, on the address of SPOTIFY_REDIRECT_URI.</p>",
+                400,
+            )
         record = await self.store.consume_oauth_state(state) if 8 <= len(state) <= 128 else None
         if record is None:
             return _page(

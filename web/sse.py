@@ -23,8 +23,8 @@ from web.headers import route_headers
 from web.hub import Hub
 from web.metrics import Metrics
 from web.routes import policy_for
+from web.sse_wire import RETRY_FRAME
 
-RETRY_MS = 3000
 PATH = "/api/stream"
 HEADERS = [
     (b"content-type", b"text/event-stream; charset=utf-8"),
@@ -59,7 +59,7 @@ class StreamEndpoint:
 
     def __init__(self, hub: Hub, metrics: Metrics, cors: Cors) -> None:
         self.hub = hub
-        self.counter = metrics.requests.labels(PATH, "200")
+        self.metrics = metrics
         self.cors = cors
         self.route = policy_for(PATH)
 
@@ -75,8 +75,8 @@ class StreamEndpoint:
         watcher = asyncio.get_running_loop().create_task(_until_disconnect(receive, subscriber))
         try:
             await send({"type": "http.response.start", "status": 200, "headers": response_headers})
-            self.counter.inc()
-            first = b"retry: %d\n\n" % RETRY_MS
+            self.metrics.count(PATH, 200)
+            first = RETRY_FRAME
             if last_id is None or last_id != hub.version:
                 first += hub.frame
                 hub.events_sent += 1

@@ -4,7 +4,7 @@
 per request), with what each version needs prepared once per version.
 /embed.svg is rendered per request on purpose: its animation offsets come from the clock.
 
-`fresh` is the one-shot reads' hook for the poller's wake-on-read (the quota issue):
+`fresh` is the one-shot reads' hook for the poller's wake-on-read:
 before answering they await it; it defaults to answering at once (`Views.use_fresh`).
 """
 
@@ -234,7 +234,7 @@ class Views:
             options = parse_options(request.query_params, default_theme="light")
         except OptionError as exc:
             return Response(f"{exc}\n", 400, media_type="text/plain; charset=utf-8")
-        await self.fresh()  # wake-on-read: the quota issue's hook
+        await self.fresh()  # wake-on-read: one-shot views ask for a fresh document
         document = self.hub.document
         art = await self.art.data_uri(pick_image(document["song"])) if options.art else None
         svg = render_card(document, options, art, int(time.time() * 1000))

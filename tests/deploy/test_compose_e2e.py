@@ -136,7 +136,7 @@ class TestDemo:
         assert art.status_code == 200 and art.headers["content-type"] == "image/png"
 
     def test_a_change_reaches_an_open_event_stream(self, demo: Stack) -> None:
-        """The demo's simulator has no public route (#13), so the change is made in Redis:
+        """The demo's simulator has no public route, so the change is made in Redis:
         the stored document is deleted and the poller, polling for the open stream, writes
         it again above its last version, through Redis pub/sub to the stream."""
         stream = EventStream([need("curl"), "-sN", f"{DEMO}/api/stream"])
@@ -243,6 +243,45 @@ class TestRealBehindHttps:
             timeout=30,
         )
         assert out.stdout.rsplit("\n", 1)[1] == "200", (out.stderr, stack.logs())
+
+    def test_only_caddy_is_trusted_for_x_forwarded_for(
+        self, real: tuple[Stack, dict[str, int]], tmp_path: Path
+    ) -> None:
+        """Through Caddy the header is trusted (no warning); sent straight to the
+        published port it is ignored and the web app names the untrusted peer: the default
+        network's gateway, where the README says a host proxy connects from."""
+        stack, ports = real
+        curl = https_curl(stack, ports, tmp_path)
+        spoof = ["-H", "X-Forwarded-For: 203.0.113.9"]
+        for _ in range(3):
+            subprocess.run(
+                [*curl, *spoof, f"https://{DOMAIN}:{ports['https']}/healthz"],
+                capture_output=True,
+                timeout=30,
+                check=True,
+            )
+        assert "X-Forwarded-For from" not in stack.compose("logs", "--no-color", "web").stdout
+        direct = f"http://127.0.0.1:{ports['web']}/healthz"
+        assert httpx.get(direct, headers={"X-Forwarded-For": "203.0.113.9"}).status_code == 200
+        deadline = time.monotonic() + 10
+        lines: list[str] = []
+        while not lines and time.monotonic() < deadline:
+            logs = stack.compose("logs", "--no-color", "web").stdout
+            lines = [line for line in logs.splitlines() if "X-Forwarded-For from" in line]
+            time.sleep(0.5)
+        assert lines, stack.logs()
+        gateway = subprocess.run(
+            [
+                *("docker", "network", "inspect", f"{stack.project}_default"),
+                *("--format", "{{(index .IPAM.Config 0).Gateway}}"),
+            ],
+            capture_output=True,
+            text=True,
+            timeout=30,
+            check=True,
+        ).stdout.strip()
+        assert f"X-Forwarded-For from {gateway}," in lines[0], lines
+        assert "203.0.113.9" not in "\n".join(lines)
 
     def test_a_change_reaches_an_event_stream_through_caddy(
         self, real: tuple[Stack, dict[str, int]], tmp_path: Path

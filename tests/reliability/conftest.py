@@ -108,7 +108,7 @@ async def running_stack(
             "SPOTIFY_API_URL": f"{sim_url}/v1",
             "POLL_INTERVAL": str(POLL_INTERVAL),
             "ADMIN_TOKEN": ADMIN_TOKEN,
-            # The fault suite polls with nobody watching, as every poll did before #10.
+            # The fault suite polls with nobody watching, on the schedule that ignores demand.
             "POLL_MODE": "always",
             **env,
         }

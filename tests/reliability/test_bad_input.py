@@ -22,7 +22,8 @@ from shared.config import Settings
 from shared.store import Store
 from tests.conftest import RedisServer
 from tests.reliability.conftest import ADMIN_TOKEN, Stack, running_stack
-from web.app import WebRuntime, build_app
+from tests.webutil import web_client
+from web.app import WebRuntime
 from web.routes import PATHS as KNOWN_ROUTES
 
 ROUTES = [*sorted(KNOWN_ROUTES), "/static/x.css", "/nothing-here"]
@@ -56,8 +57,7 @@ async def app_client() -> AsyncIterator[httpx.AsyncClient]:
     # A live poller's heartbeat (good for the whole run), so /readyz's normal answer is 200.
     await store.write_heartbeat({"at": int(time.time() * 1000) + 600_000, "state": "ok"})
     runtime = WebRuntime(Settings(redis_prefix="fuzz", admin_token=ADMIN_TOKEN), store)
-    transport = httpx.ASGITransport(app=build_app(runtime))
-    async with httpx.AsyncClient(transport=transport, base_url="http://fuzz") as client:
+    async with web_client(runtime, base_url="http://fuzz") as client:
         yield client
     await runtime.http.aclose()
 

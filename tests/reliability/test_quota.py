@@ -1,4 +1,4 @@
-"""Issue #10 with real processes: `python -m web` and `python -m poller` against a real
+"""The daily budget with real processes: `python -m web` and `python -m poller` against a real
 redis-server and the simulator on a socket. Demand wakes and idles the poller, a view
 after silence gets a fresh document, QUOTA_EXCEEDED pauses every poller (restarts and
 leader changes included) and ends on time, and the budget holds with two pollers."""

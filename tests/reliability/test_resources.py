@@ -1,4 +1,4 @@
-"""Issue #13: what one anonymous client can hold, against `python -m web` as users run it.
+"""What one anonymous client can hold, against `python -m web` as users run it.
 
 Oversized and never-finished request heads, a crowd of streams from one address, and an
 endless album-art body, each in a bounded loop on loopback; meanwhile /healthz answers

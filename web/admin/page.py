@@ -10,6 +10,7 @@ carries the session's CSRF token, and one without it changes nothing.
 from __future__ import annotations
 
 import logging
+import time
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -21,11 +22,11 @@ from starlette.routing import BaseRoute, Route
 from starlette.templating import Jinja2Templates
 
 from shared.privacy_switch import set_hidden
+from shared.pushed import make_song, now_playing, update_pushed
 from web.admin.session import COOKIE, COOKIE_PATH, Sessions, token_matches
 from web.admin.status import ErrorLog, read_status
 from web.runtime import WebRuntime
 from web.setup import Setup
-from web.stream_limits import client_key
 
 log = logging.getLogger("nowplaying.web")
 TEMPLATES = Jinja2Templates(directory=str(Path(__file__).parent.parent / "templates"))
@@ -34,6 +35,7 @@ TEMPLATES.env.filters["utc"] = lambda ms: (
 )
 MAX_FORM = 4096
 NO_STORE = {"Cache-Control": "no-store"}
+TEST_PUSH_NAME = "Test push from /admin"
 
 
 async def read_form(request: Request) -> dict[str, str] | None:
@@ -69,6 +71,7 @@ class Admin:
             Route("/admin/logout", self.logout, methods=["POST"]),
             Route("/admin/privacy", self.privacy, methods=["POST"]),
             Route("/admin/reconnect", self.reconnect, methods=["POST"]),
+            Route("/admin/test-push", self.test_push, methods=["POST"]),
         ]
 
     async def session(self, request: Request) -> str | None:
@@ -112,7 +115,7 @@ class Admin:
         if form is None:
             return Response("Payload Too Large", 413)
         guard = self.runtime.admin
-        key = client_key(request.client.host if request.client else None)
+        key = guard.key(request)
         if token_matches(form.get("token", ""), self.settings.admin_token):
             guard.throttle.cleared(key)  # the right token is never throttled
             cookie = await self.sessions.create()
@@ -181,8 +184,22 @@ class Admin:
         if refused is not None:
             return refused
         hidden = request.state.form.get("hidden") == "1"
-        await set_hidden(self.runtime.store, hidden)
+        await set_hidden(self.runtime.store, hidden, delayed=self.settings.privacy_delay > 0)
         log.info("privacy switch set from /admin: %s", "hidden" if hidden else "shown")
+        return RedirectResponse("/admin", 303, headers=NO_STORE)
+
+    async def test_push(self, request: Request) -> Response:
+        """A 30-second test track through the same store and wake the ingest routes use,
+        so the owner sees a push reach the card without setting up a player."""
+        _, refused = await self._authorized(request)
+        if refused is not None:
+            return refused
+        if not self.runtime.settings.ingest_token:
+            return Response("push ingest is off: set INGEST_TOKEN", 409, headers=NO_STORE)
+        now = int(time.time() * 1000)
+        song = make_song(name=TEST_PUSH_NAME, artists=["nowplaying"], duration_ms=30_000)
+        await update_pushed(self.runtime.store, lambda stored: now_playing(stored, song, now))
+        log.info("test push sent from /admin")
         return RedirectResponse("/admin", 303, headers=NO_STORE)
 
     async def reconnect(self, request: Request) -> Response:

@@ -58,8 +58,11 @@ class Sessions:
         """The session id of a valid, unexpired, not signed-out cookie, else None."""
         if not cookie or cookie.count(".") != 2 or len(cookie) > 200:
             return None
+        if not cookie.isascii():  # compare_digest refuses non-ASCII str (a TypeError, a 500)
+            return None
         sid, expires, signature = cookie.split(".")
-        if not hmac.compare_digest(signature, _sign(self.key, f"{sid}.{expires}")):
+        expected = _sign(self.key, f"{sid}.{expires}")
+        if not hmac.compare_digest(signature.encode(), expected.encode()):
             return None
         if not expires.isdigit() or int(expires) <= time.time():
             return None

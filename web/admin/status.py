@@ -208,7 +208,12 @@ async def read_status(
             "leader": leader,
         },
         "privacy": {"hidden": hidden},
-        "ingest": {"enabled": False, "note": "push ingest is not built in this version"},
+        "ingest": {
+            "enabled": bool(settings.ingest_token),
+            "note": "sends a 30-second test track through the push ingest"
+            if settings.ingest_token
+            else "set INGEST_TOKEN to enable push ingest",
+        },
         "document": {
             "version": document["version"],
             "demo": document["demo"],

@@ -200,7 +200,8 @@
     spotify: ["Spotify", true],
     lastfm: ["Last.fm", false],
     listenbrainz: ["ListenBrainz", false],
-    lanyard: ["Lanyard", false]
+    lanyard: ["Lanyard", false],
+    push: ["Pushed", true]
   };
   function providerLabel(name) { var row = PROVIDERS[name || "spotify"]; return row ? row[0] : ""; }
   function knowsPause(name) { var row = PROVIDERS[name || "spotify"]; return !row || row[1]; }
@@ -332,7 +333,8 @@
   Card.prototype.loadHistory = function () {
     var self = this;
     var n = this.history;
-    fetch(origin + "/api/history?limit=" + Math.min(100, n * 4), { cache: "no-cache" })
+    var masked = this.opts.hideExplicit ? "&explicit=hide" : "";
+    fetch(origin + "/api/history?limit=" + Math.min(100, n * 4) + masked, { cache: "no-cache" })
       .then(function (r) { return r.ok ? r.json() : null; })
       .then(function (body) { if (body && Array.isArray(body.items)) self.renderHistory(collapse(body.items, n)); })
       .catch(function () { /* the live card goes on without it */ });
@@ -363,7 +365,9 @@
       el("div", "h-title", body).textContent = name;
       el("div", "h-artists", body).textContent = Array.isArray(s.artists) && s.artists.length ? s.artists.join(", ") : "Unknown artist";
       var when = typeof s.endedAt === "number" ? ago(s.endedAt) : "";
-      el("span", "h-when", li).textContent = (play.count > 1 ? "\u00d7" + play.count + " \u00b7 " : "") + when;
+      /* Attribution, as the card's corner: the provider each play was read from. */
+      var parts = [providerLabel(s.provider), play.count > 1 ? "\u00d7" + play.count : "", when];
+      el("span", "h-when", li).textContent = parts.filter(function (p) { return p; }).join(" \u00b7 ");
     });
     list.hidden = !plays.length;
   };

@@ -11,7 +11,6 @@ made until it has passed.
 
 from __future__ import annotations
 
-import json
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -22,6 +21,7 @@ import httpx
 
 from poller.source import SourceError
 from shared import setup_errors
+from shared.json_object import json_object
 
 DEFAULT_WAIT_S = 30.0  # a 429 without Retry-After
 MAX_WAIT_S = 300.0  # the longest a Retry-After may keep the source from asking
@@ -69,7 +69,7 @@ class LanyardClient:
             raise SourceError("unavailable", f"Lanyard unreachable ({name})") from None
         status = response.status_code
         self.calls[f"users:{status}"] += 1
-        body = _json(response.content)
+        body = json_object(response.content)
         if status == 429:
             wait = retry_after(response.headers) or DEFAULT_WAIT_S
             self.blocked_until_s = max(self.blocked_until_s, self.clock() + wait)
@@ -100,11 +100,3 @@ def _name(code: object) -> str:
     """An error code fit for a log line: short, letters and underscores only."""
     text = code if isinstance(code, str) else "no code"
     return "".join(c for c in text[:40] if c.isalnum() or c in "_ ") or "no code"
-
-
-def _json(content: bytes) -> dict[str, Any] | None:
-    try:
-        value = json.loads(content)
-    except ValueError:
-        return None
-    return value if isinstance(value, dict) else None

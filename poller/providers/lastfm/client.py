@@ -11,7 +11,6 @@ ever put into an error or a log line.
 
 from __future__ import annotations
 
-import json
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -20,6 +19,7 @@ from typing import Any
 import httpx
 
 from poller.source import SourceError
+from shared.json_object import json_object
 
 RATE_LIMIT_PAUSE_S = 60.0
 KEY_PAGE = "https://www.last.fm/api/account/create"
@@ -85,7 +85,7 @@ class LastfmClient:
                 "unavailable", f"Last.fm unreachable ({type(exc).__name__})"
             ) from None
         self.calls[f"recenttracks:{response.status_code}"] += 1
-        body = _json(response.content)
+        body = json_object(response.content)
         code = body.get("error") if body is not None else None
         if isinstance(code, int) and not isinstance(code, bool):
             error = error_for(code, self.user)
@@ -104,11 +104,3 @@ class LastfmClient:
     def take_calls(self) -> Counter[str]:
         taken, self.calls = self.calls, Counter()
         return taken
-
-
-def _json(content: bytes) -> dict[str, Any] | None:
-    try:
-        value = json.loads(content)
-    except ValueError:
-        return None
-    return value if isinstance(value, dict) else None

@@ -22,6 +22,7 @@ from typing import Any
 
 from poller import allocator, pacing, plan
 from poller.policy import AUTH_RETRY_S, IDLE_AFTER_MS, is_playing
+from poller.providers.spotify.client import WebApiClient
 from poller.providers.spotify.normalize import normalize_current, normalize_recent
 from poller.providers.spotify.tokens import TokenManager
 from poller.source import SourceContext, SourceError
@@ -37,7 +38,6 @@ from shared.spotify import (
     Paused,
     QuotaExceeded,
     RateLimited,
-    SpotifyClient,
     Transient,
     Unauthorized,
 )
@@ -107,7 +107,7 @@ class SpotifySource:
         self.settings = settings
         self.store = store
         self.clock = clock
-        self.client = SpotifyClient(
+        self.client = WebApiClient(
             http=http, accounts_url=settings.accounts_url, api_url=settings.api_url, clock=clock
         )
         self.tokens = TokenManager(

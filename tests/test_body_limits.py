@@ -1,0 +1,34 @@
+"""Under real uvicorn (web/http_limits.py's protocol), a route reads a body only when its
+row in web/routes.py says how large: the ingest POST routes take 64 KiB, /admin's forms a
+few KiB, every other route none (413 from the head)."""
+
+from __future__ import annotations
+
+import httpx
+
+from shared.config import Settings
+from shared.store import Store
+from tests.conftest import serve
+from web.app import build_app
+from web.http_limits import uvicorn_options
+from web.routes import BODY_LIMITS
+from web.runtime import WebRuntime
+
+ADMIN = "admin-token-0123456789abcdefgh"
+
+
+def test_every_route_that_takes_a_post_has_a_body_limit() -> None:
+    assert {"/1/submit-listens", "/api/ingest", "/api/ingest/webscrobbler"} <= set(BODY_LIMITS)
+    assert {"/admin", "/admin/logout", "/admin/privacy", "/admin/reconnect"} <= set(BODY_LIMITS)
+
+
+async def test_the_admin_sign_in_form_is_read_under_uvicorn(fake_store: Store) -> None:
+    settings = Settings(redis_prefix=fake_store.keys.prefix, admin_token=ADMIN)
+    runtime = WebRuntime(settings, fake_store)
+    app = build_app(runtime)
+    async with serve(app, **uvicorn_options(settings)) as url, httpx.AsyncClient() as http:
+        signed = await http.post(f"{url}/admin", data={"token": ADMIN})
+        other = await http.post(f"{url}/healthz", content=b"x")
+    assert signed.status_code != 413 and signed.status_code < 500
+    assert other.status_code == 413
+    await runtime.http.aclose()
