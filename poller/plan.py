@@ -93,8 +93,13 @@ def next_poll(s: Situation) -> Plan:
         )
         idle = s.idle_since_ms is not None and s.now_ms - s.idle_since_ms >= IDLE_AFTER_MS
         if idle and not is_playing(s.song):
-            # IDLE_POLL_INTERVAL stretches by the same factor as POLL_INTERVAL.
-            return Plan(max(interval, s.idle_poll_s * interval / s.poll_s), "idle")
+            # IDLE_POLL_INTERVAL stretches by the same factor as POLL_INTERVAL; under the
+            # allocator, a screen watching nothing play takes at least 10 intervals (up to
+            # 5 min), so an idle wall display does not eat the calls music needs.
+            idle_s = max(interval, s.idle_poll_s * interval / s.poll_s)
+            if s.allotted_s is not None:
+                idle_s = max(idle_s, min(allocator.IDLE_WAKE_S, 10 * interval))
+            return Plan(idle_s, "idle")
         if end_s is not None and end_s < interval:
             return Plan(end_s, "stuck" if stuck else "end")
         return Plan(interval, "watched")

@@ -47,7 +47,7 @@ log = logging.getLogger("nowplaying.poller")
 
 DEMAND_KINDS = ("watched", "view", "stream")
 LOOKED_AT_MS = 5 * 60_000  # a view this recent: someone may look again soon
-BUSY_WAKES = 3  # view wake-ups in an hour past which idle wake-ups coalesce wider
+BUSY_WAKES = 7  # view wake-ups in an hour past which idle wake-ups coalesce wider
 
 
 class Demand:
