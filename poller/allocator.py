@@ -64,7 +64,7 @@ VIEW_INTEREST_S = 60.0
 # Wake-ups after ten idle minutes: at most one call per this long (the web's own window),
 # and while views keep coming (one within the window before), per the longer one.
 IDLE_WAKE_S = 300.0
-IDLE_BUSY_WAKE_S = 600.0
+IDLE_BUSY_WAKE_S = 720.0
 # An item reported at or past its end: re-polls after 1, 3, 9, ... s, at most this far apart.
 STUCK_FIRST_S = 1.0
 STUCK_FACTOR = 3.0
@@ -178,7 +178,7 @@ def demand_call_at(
 ) -> int:
     """When a wake-up (a view, a new stream) may cost a call: at once when the last call
     is at least one interval old, else when it will be. After ten idle minutes, one call
-    per IDLE_WAKE_S at most (IDLE_BUSY_WAKE_S while views keep coming, `busy`: 6 an
+    per IDLE_WAKE_S at most (IDLE_BUSY_WAKE_S while views keep coming, `busy`: 5 an
     hour), or the interval when longer."""
     if last_call_ms is None:
         return now_ms
