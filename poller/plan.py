@@ -8,17 +8,24 @@ benchmark drive the same decisions through a simulated week.
 - watched (an SSE stream is open, or POLL_MODE=always): the paced interval (pacing.py),
   or just after the predicted end of the item when that comes sooner; after 10 minutes
   with nothing playing, IDLE_POLL_INTERVAL, stretched by the same pacing factor;
-- unwatched: just after the predicted end of the item while something plays, at most
-  UNWATCHED_PLAYING_S apart; UNWATCHED_IDLE_S when nothing plays. One-shot views wake
-  the poller in between (shared/freshness.py);
-- a 204 right after a playing item is confirmed CONFIRM_204_S later before it is shown.
+- unwatched: just after the predicted end of the item while something plays and a
+  one-shot view came lately (`looked_at`), at most UNWATCHED_PLAYING_S apart;
+  UNWATCHED_IDLE_S when nothing plays. One-shot views wake the poller in between
+  (shared/freshness.py), so with nobody looking a track end costs no call;
+- a 204 right after a playing item is confirmed CONFIRM_204_S later before it is shown
+  (later when the allocator is short of calls);
+- an item reported playing at or past its end is re-polled after 1, 3, 9 ... s
+  (allocator.stuck_delay), watched or not: a stuck player costs a few calls an hour.
+
+`allotted_s`, when given, is the allocator's interval (poller/allocator.py) and replaces
+the pacing rule, which remains the schedule of a caller that has no allocator.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from poller import pacing
+from poller import allocator, pacing
 from poller.changes import expected_progress
 from poller.policy import END_OF_TRACK_SLACK_S, IDLE_AFTER_MS, is_playing
 from shared.document import Song
@@ -46,12 +53,15 @@ class Situation:
     idle_poll_s: float
     idle_since_ms: int | None = None
     confirming_204: bool = False
+    allotted_s: float | None = None  # the allocator's interval for demand calls
+    end_repolls: int = 0  # polls in a row that found the item playing at or past its end
+    looked_at: bool = True  # a one-shot view came lately (unwatched: ends are worth a call)
 
 
 @dataclass(frozen=True)
 class Plan:
     delay_s: float
-    reason: str  # "confirm", "end", "watched", "idle", "unwatched"
+    reason: str  # "confirm", "end", "stuck", "watched", "idle", "unwatched"
 
 
 def seconds_to_end(song: Song | None, now_ms: int) -> float | None:
@@ -67,20 +77,36 @@ def seconds_to_end(song: Song | None, now_ms: int) -> float | None:
 def next_poll(s: Situation) -> Plan:
     """Seconds until the next poll, and why."""
     if s.confirming_204:
-        return Plan(CONFIRM_204_S, "confirm")
+        return Plan(max(CONFIRM_204_S, (s.allotted_s or 0.0) / 10), "confirm")
     to_end = seconds_to_end(s.song, s.now_ms)
     end_s = None if to_end is None else max(MIN_DELAY_S, to_end + END_OF_TRACK_SLACK_S)
+    stuck = s.end_repolls > 0 and to_end is not None
+    if stuck:
+        end_s = allocator.stuck_delay(s.end_repolls)
+    if end_s is not None and s.allotted_s is not None:
+        end_s = allocator.end_delay(end_s, s.allotted_s)
     if s.watched:
-        interval = pacing.paced_interval(s.poll_s, s.used, s.budget)
+        interval = (
+            pacing.paced_interval(s.poll_s, s.used, s.budget)
+            if s.allotted_s is None
+            else max(s.poll_s, s.allotted_s)
+        )
         idle = s.idle_since_ms is not None and s.now_ms - s.idle_since_ms >= IDLE_AFTER_MS
         if idle and not is_playing(s.song):
-            # Pacing stretches IDLE_POLL_INTERVAL by the same factor as POLL_INTERVAL.
-            return Plan(max(interval, s.idle_poll_s * interval / s.poll_s), "idle")
+            # IDLE_POLL_INTERVAL stretches by the same factor as POLL_INTERVAL; under the
+            # allocator, a screen watching nothing play takes at least 10 intervals (up to
+            # 5 min), so an idle wall display does not eat the calls music needs.
+            idle_s = max(interval, s.idle_poll_s * interval / s.poll_s)
+            if s.allotted_s is not None:
+                idle_s = max(idle_s, min(allocator.IDLE_WAKE_S, 10 * interval))
+            return Plan(idle_s, "idle")
         if end_s is not None and end_s < interval:
-            return Plan(end_s, "end")
+            return Plan(end_s, "stuck" if stuck else "end")
         return Plan(interval, "watched")
+    if stuck and end_s is not None:
+        return Plan(end_s, "stuck")
     if is_playing(s.song):
-        if end_s is not None and end_s <= UNWATCHED_PLAYING_S:
+        if end_s is not None and end_s <= UNWATCHED_PLAYING_S and s.looked_at:
             return Plan(end_s, "end")
         return Plan(UNWATCHED_PLAYING_S, "unwatched")
     return Plan(UNWATCHED_IDLE_S, "unwatched")

@@ -217,7 +217,7 @@ class Poller:
         if leader and not self.is_leader:
             log.info("this poller (%s) leads now", self.instance_id)
             self.published = await self._safe(self.store.current()) or self.published
-            self._schedule_poll(0)
+            self._schedule_poll(await self._resume_delay())
         elif not leader and self.is_leader:
             log.info("this poller (%s) lost leadership", self.instance_id)
         self.is_leader = leader
@@ -252,7 +252,7 @@ class Poller:
                 "pausedUntil": pause.until_ms if pause else None,
                 "pauseReason": pause.reason if pause else None,
                 "calls24h": self.used,
-                "budget": self.settings.daily_budget,
+                "budget": self.spotify.budget if self.spotify else self.settings.daily_budget,
                 "watched": self.watched,
                 "sources": self.round.states() if self.round.order != ("spotify",) else None,
             }
@@ -359,11 +359,36 @@ class Poller:
             at = max(now, self.last_poll_ms + int(interval * 1000))
         else:
             return False
+        if self.spotify is not None:  # the allocator: when this wake-up may cost a call
+            at = self.spotify.wake_at(reason, at, now)
         self.round.due_by(at)
         if self.next_poll_ms is not None and self.next_poll_ms <= at:
             return False
+        if self.spotify is not None:
+            self.spotify.woken(reason)
         self._schedule_poll((at - now) / 1000)
         return True
+
+    async def _resume_delay(self) -> float:
+        """A new leader (or a restart) whose stored document is fresh carries on from it:
+        the first poll comes when the last leader planned its next one, not at once."""
+        last = await self._safe(self.quota.last_poll())
+        beat = await self._safe(self.store.heartbeat())
+        doc, now = self.published, self.now_ms()
+        if self.spotify is None or doc is None or doc["stale"] or not isinstance(last, int):
+            return 0.0
+        song = doc["song"]
+        if beat is None or (song is not None and song["provider"] != "spotify"):
+            return 0.0
+        planned_s = float(beat["interval"])  # the old leader's plan, its next poll
+        at = last + int(planned_s * 1000)
+        if at <= now:
+            return 0.0
+        self.spotify.resume(song, last)
+        self.last_poll_ms = last
+        for slot in self.round.slots.values():
+            slot.due_ms = max(slot.due_ms, at)
+        return (at - now) / 1000
 
     def scheduler_missing(self) -> bool:
         return self.timer is None

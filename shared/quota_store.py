@@ -3,7 +3,10 @@
 Keys (P = REDIS_PREFIX): `P:spotify:calls` a sorted set, one member per call scored by
 its time (ms), trimmed to 24 h; `P:spotify:pause` a string `{"until", "reason"}` expiring
 at `until`; `P:demand` a hash, one field per web process, `{"streams", "until"}`;
-`P:wake` the channel of wake requests; `P:poller:lastpoll` the time of the last poll.
+`P:wake` the channel of wake requests; `P:poller:lastpoll` the time of the last poll;
+`P:spotify:learnt` `{"quota", "at"}`, the quota learnt from a QUOTA_EXCEEDED (kept 7 days,
+so a restart keeps it); `P:spotify:profile` a hash, one field per hour since the epoch,
+`"demand_s fixed_calls"`, the last 8 days of what the poller saw (poller/allocator.py).
 
 What must stay true: a call is recorded before it is made, under WATCH on both the call
 set and the pause, so two pollers reserving at once cannot both take the last call, and
@@ -21,6 +24,9 @@ from redis.exceptions import WatchError
 
 from shared import budget
 from shared.store import Store
+
+LEARNT_TTL_MS = 7 * budget.WINDOW_MS
+PROFILE_KEEP_HOURS = 8 * 24
 
 
 @dataclass(frozen=True)
@@ -45,6 +51,21 @@ def _pause_from(raw: Any, now_ms: int) -> Pause | None:
     return pause if pause is not None and pause.until_ms > now_ms else None
 
 
+def _later(pause: Pause, decision: budget.Decision) -> Pause:
+    """A stored pause, lengthened to the moment a spent budget frees a call."""
+    until = decision.paused_until_ms if not decision.allowed else None
+    if until is None or until <= pause.until_ms:
+        return pause
+    return Pause(until, pause.reason)
+
+
+def _int(value: Any) -> int | None:
+    try:
+        return int(value)
+    except (ValueError, TypeError):
+        return None
+
+
 class QuotaStore:
     """Budget, pause, demand and wake-ups on one Store's Redis and prefix."""
 
@@ -62,15 +83,15 @@ class QuotaStore:
                 try:
                     await pipe.watch(calls, pause_key)
                     pause = _pause_from(await pipe.get(pause_key), now_ms)
-                    if pause is not None:
-                        await pipe.unwatch()  # type: ignore[no-untyped-call]
-                        return Reservation(False, await self._count(now_ms), pause)
                     low = now_ms - budget.WINDOW_MS
                     raw: list[Any] = await pipe.zrangebyscore(
                         calls, f"({low}", "+inf", withscores=True
                     )
                     stamps = [int(score) for _, score in raw]
                     decision = budget.decide(stamps, limit, now_ms)
+                    if pause is not None:
+                        await pipe.unwatch()  # type: ignore[no-untyped-call]
+                        return Reservation(False, decision.used, _later(pause, decision))
                     pipe.multi()  # type: ignore[no-untyped-call]
                     if decision.allowed:
                         pipe.zadd(calls, {f"{now_ms}:{uuid.uuid4().hex[:10]}": now_ms})
@@ -94,11 +115,69 @@ class QuotaStore:
             self.keys.spotify_calls, f"({low}", "+inf", withscores=True
         )
         decision = budget.decide([int(score) for _, score in raw], limit, now_ms)
+        stored = await self.pause(now_ms)
         if decision.allowed or decision.paused_until_ms is None:
-            return None
-        pause = Pause(decision.paused_until_ms, "budget")
+            return stored
+        pause = _later(stored, decision) if stored else Pause(decision.paused_until_ms, "budget")
         await self.set_pause(pause, now_ms)
         return pause
+
+    async def quota_exceeded(self, until_ms: int, now_ms: int, configured: int) -> Pause:
+        """Spotify said QUOTA_EXCEEDED: learn the quota from the calls made in the window
+        (kept 7 days), and pause until the later of Spotify's Retry-After and the moment
+        the learnt budget frees a call."""
+        stamps = await self.calls_window(now_ms)
+        learnt = budget.learnt_quota(len(stamps))
+        value = json.dumps({"quota": learnt, "at": now_ms})
+        await self.redis.set(self.keys_learnt, value, px=LEARNT_TTL_MS)
+        decision = budget.decide(stamps, budget.effective_budget(configured, learnt), now_ms)
+        pause = _later(Pause(until_ms, "quota"), decision)
+        await self.set_pause(pause, now_ms)
+        return pause
+
+    @property
+    def keys_learnt(self) -> str:
+        return f"{self.keys.prefix}:spotify:learnt"
+
+    @property
+    def keys_profile(self) -> str:
+        return f"{self.keys.prefix}:spotify:profile"
+
+    async def learnt(self) -> int | None:
+        """The quota learnt from the last QUOTA_EXCEEDED of the week, if any."""
+        try:
+            raw = await self.redis.get(self.keys_learnt)
+            return int(json.loads(raw)["quota"]) if raw else None
+        except (ValueError, KeyError, TypeError):
+            return None
+
+    async def calls_window(self, now_ms: int) -> list[int]:
+        """The times of the calls in the rolling 24 h, oldest first."""
+        raw: list[Any] = await self.redis.zrangebyscore(
+            self.keys.spotify_calls, f"({now_ms - budget.WINDOW_MS}", "+inf", withscores=True
+        )
+        return sorted(int(score) for _, score in raw)
+
+    async def add_profile(self, hour: int, demand_s: float, fixed: float) -> None:
+        """Record one hour's demand seconds and fixed calls; drop what is older than 8 days."""
+        old: list[Any] = await self.redis.hkeys(self.keys_profile)
+        stale = [f for f in old if (_int(f) or 0) < hour - PROFILE_KEEP_HOURS]
+        async with self.redis.pipeline(transaction=True) as pipe:
+            pipe.hset(self.keys_profile, str(hour), f"{demand_s:.1f} {fixed:.1f}")
+            if stale:
+                pipe.hdel(self.keys_profile, *stale)
+            await pipe.execute()
+
+    async def profile_hours(self) -> list[tuple[int, float, float]]:
+        raw: dict[Any, Any] = await self.redis.hgetall(self.keys_profile)
+        hours = []
+        for field, value in raw.items():
+            try:
+                demand, fixed = (float(v) for v in value.split())
+                hours.append((int(field), demand, fixed))
+            except (ValueError, TypeError):
+                continue
+        return sorted(hours)
 
     def _queue_pause(self, pipe: Any, pause: Pause, now_ms: int) -> None:
         value = json.dumps({"until": pause.until_ms, "reason": pause.reason})

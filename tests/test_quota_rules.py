@@ -59,11 +59,16 @@ def test_calls_older_than_24_hours_do_not_count() -> None:
     assert decision.allowed and decision.used == 3
 
 
-def test_a_spent_budget_pauses_until_the_window_has_freed_a_tenth() -> None:
+def test_a_spent_budget_pauses_until_the_window_frees_a_call() -> None:
     calls = [T0 - DAY + 1000 * (i + 1) for i in range(100)]  # one a second, a day ago
     decision = budget.decide(calls, 100, T0)
-    # 10 of the 100 must leave the window: the 10th oldest leaves at its time + 24 h.
-    assert decision.paused_until_ms == calls[9] + DAY
+    # No cliff: the oldest call leaving the window frees one (the allocator spaces them).
+    assert decision.paused_until_ms == calls[0] + DAY
+
+
+def test_a_budget_lowered_under_the_calls_made_pauses_until_enough_have_left() -> None:
+    calls = [T0 - DAY + 1000 * (i + 1) for i in range(100)]
+    assert budget.decide(calls, 90, T0).paused_until_ms == calls[10] + DAY
 
 
 # -- pacing -------------------------------------------------------------------------------

@@ -14,6 +14,7 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
+from shared.budget import effective_budget
 from shared.heartbeat import token_days_left
 from web.quota_metrics import budget_metrics
 from web.read_cache import Snapshot
@@ -28,12 +29,18 @@ class Health:
         self.runtime = runtime
 
     def budget(self, snapshot: Snapshot | None) -> dict[str, Any]:
-        """`{"calls24h", "budget", "pausedUntil"}`; calls24h null when Redis is away."""
-        return {
+        """`{"calls24h", "budget", "pausedUntil"}`, and `learntQuota` once a
+        QUOTA_EXCEEDED taught the real quota: `budget` is then the lower one the poller
+        spends, not SPOTIFY_DAILY_BUDGET; calls24h null when Redis is away."""
+        learnt = snapshot.learnt_quota if snapshot else None
+        report: dict[str, Any] = {
             "calls24h": snapshot.calls_24h if snapshot else None,
-            "budget": self.runtime.settings.daily_budget,
+            "budget": effective_budget(self.runtime.settings.daily_budget, learnt),
             "pausedUntil": snapshot.paused_until if snapshot else None,
         }
+        if learnt is not None:
+            report["learntQuota"] = learnt
+        return report
 
     async def healthz(self, request: Request) -> Response:
         return JSONResponse({"status": "ok"}, headers=NO_STORE)

@@ -1,4 +1,4 @@
-"""The three budget gauges of the contract, in Prometheus text format."""
+"""The budget gauges of the contract, in Prometheus text format, and the learnt quota."""
 
 from __future__ import annotations
 
@@ -23,9 +23,19 @@ def budget_metrics(report: Mapping[str, Any]) -> bytes:
         )
     gauges.append(
         GaugeMetricFamily(
-            "nowplaying_spotify_budget", "SPOTIFY_DAILY_BUDGET", value=report["budget"]
+            "nowplaying_spotify_budget",
+            "SPOTIFY_DAILY_BUDGET, or the lower budget a QUOTA_EXCEEDED taught",
+            value=report["budget"],
         )
     )
+    if report.get("learntQuota") is not None:
+        gauges.append(
+            GaugeMetricFamily(
+                "nowplaying_spotify_learnt_quota",
+                "Spotify calls made in the 24 h before the last QUOTA_EXCEEDED (7 days)",
+                value=report["learntQuota"],
+            )
+        )
     paused = report.get("pausedUntil")
     gauges.append(
         GaugeMetricFamily(

@@ -66,6 +66,7 @@ class Snapshot:
     stats: dict[str, int]
     calls_24h: int | None = None  # Spotify calls in the rolling 24 h
     paused_until: int | None = None  # ms epoch of the quota or budget pause, if any
+    learnt_quota: int | None = None  # the quota learnt from a QUOTA_EXCEEDED, if any
 
 
 def redis_snapshot(
@@ -82,6 +83,7 @@ def redis_snapshot(
             now = int(time.time() * 1000)
             pause = await quota.pause(now)
             until = pause.until_ms if pause is not None else None
-            return Snapshot(beat, stats, await quota.calls_24h(now), until)
+            calls, learnt = await quota.calls_24h(now), await quota.learnt()
+            return Snapshot(beat, stats, calls, until, learnt)
 
     return Cached(fetch)

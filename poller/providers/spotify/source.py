@@ -2,25 +2,31 @@
 
 Everything Spotify-specific the poller knows lives here: the 401-refresh-retry, the stray
 204 that is confirmed before it is believed, the recently-played fallback asked once per
-idle spell, the 429 gate, QUOTA_EXCEEDED kept in Redis, SPOTIFY_DAILY_BUDGET reserved
-before every call, and the setup causes the owner must fix. The round sees only a song or
-a SourceError.
+idle spell, the 429 gate, QUOTA_EXCEEDED kept in Redis (and the quota it teaches),
+SPOTIFY_DAILY_BUDGET reserved before every call, and the setup causes the owner must fix.
+The round sees only a song or a SourceError.
+
+Every call goes through one allocator (poller/allocator.py): the schedule after a read
+(`next_delay`) and a wake-up (`wake_at`, from Poller.on_wake) both ask it how far apart
+calls for freshness may be now, given the calls of the window and the demand this poller
+saw in each hour of the last days (`Demand`, kept in Redis).
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+from collections import deque
 from collections.abc import Callable
 from typing import Any
 
-from poller import pacing, plan
-from poller.policy import AUTH_RETRY_S, is_playing
+from poller import allocator, pacing, plan
+from poller.policy import AUTH_RETRY_S, IDLE_AFTER_MS, is_playing
 from poller.providers.spotify.client import WebApiClient
 from poller.providers.spotify.normalize import normalize_current, normalize_recent
 from poller.providers.spotify.tokens import TokenManager
 from poller.source import SourceContext, SourceError
-from shared import setup_errors
+from shared import budget, setup_errors
 from shared.config import Settings
 from shared.document import Provider, Song
 from shared.quota_store import Pause, QuotaStore
@@ -38,6 +44,50 @@ from shared.spotify import (
 from shared.store import Store
 
 log = logging.getLogger("nowplaying.poller")
+
+DEMAND_KINDS = ("watched", "view", "stream")
+LOOKED_AT_MS = 5 * 60_000  # a view this recent: someone may look again soon
+BUSY_WAKES = 7  # view wake-ups in an hour past which idle wake-ups coalesce wider
+
+
+class Demand:
+    """What this poller saw in the current hour: seconds of demand (music playing while a
+    stream is open or within a minute of a view) and fixed calls (every call that demand
+    did not ask for). Flushed to Redis once an hour; the profile is read back from it."""
+
+    def __init__(self) -> None:
+        self.hour: int | None = None
+        self.demand_s = 0.0
+        self.fixed = 0
+        self.watched_at_ms: int | None = None  # the last read while watched and playing
+        self.view_until_ms = 0
+
+    def roll(self, now_ms: int) -> tuple[int, float, float] | None:
+        """The finished hour to record, when `now_ms` is in a new one."""
+        hour = now_ms // allocator.HOUR_MS
+        if self.hour is None:
+            self.hour = hour
+        if hour == self.hour:
+            return None
+        done = (self.hour, self.demand_s, float(self.fixed))
+        self.hour, self.demand_s, self.fixed = hour, 0.0, 0
+        return done
+
+    def watched(self, now_ms: int, watched: bool, playing: bool) -> None:
+        if self.watched_at_ms is not None:
+            self.demand_s += min(600_000, now_ms - self.watched_at_ms) / 1000
+        self.watched_at_ms = now_ms if watched and playing else None
+
+    def now(self, now_ms: int, playing: bool) -> bool:
+        """Whether someone looks while music plays (a stream, a view a minute ago)."""
+        return playing and (self.watched_at_ms is not None or self.view_until_ms > now_ms)
+
+    def view(self, now_ms: int, playing: bool) -> None:
+        if not playing or self.watched_at_ms is not None:
+            return
+        until = now_ms + int(allocator.VIEW_INTEREST_S * 1000)
+        self.demand_s += (until - max(now_ms, self.view_until_ms)) / 1000
+        self.view_until_ms = until
 
 
 class SpotifySource:
@@ -84,9 +134,28 @@ class SpotifySource:
         self.fallback_active = False
         self.recent: Song | None = None
         self.song: Song | None = None  # the last item this source reported
+        # The allocator's inputs and its last word.
+        self.learnt: int | None = None  # the quota learnt from a QUOTA_EXCEEDED
+        self.calls: list[int] = []  # the calls of the window, as last read
+        self.profile = allocator.Profile()
+        self.profile_hour: int | None = None
+        self.allotted_s = settings.poll_interval
+        self.last_call_ms: int | None = None  # the last currently-playing call
+        self.playing_seen_ms: int | None = None
+        self.next_kind = "fixed"  # what the next read is for: "watched", "view", ... or not
+        self.end_repolls = 0
+        self.failures = 0
+        self.demand = Demand()
+        self.last_view_ms: int | None = None
+        self.view_wakes: deque[int] = deque()  # view wake-ups of the last hour
 
     def now_ms(self) -> int:
         return int(self.clock() * 1000)
+
+    @property
+    def budget(self) -> int:
+        """The budget spent: SPOTIFY_DAILY_BUDGET, or less after a quota was learnt."""
+        return budget.effective_budget(self.settings.daily_budget, self.learnt)
 
     @property
     def configured(self) -> bool:
@@ -172,21 +241,27 @@ class SpotifySource:
         self.auth_error = self.setup_error = None
         self.pause = None
         self.state = "ok"
-        self.song = song
+        self.failures = 0
+        previous, self.song = self.song, song
+        now = self.now_ms()
+        if is_playing(song):
+            self.playing_seen_ms = now
+        at_end = plan.seconds_to_end(song, now) == 0.0
+        same = previous is not None and song is not None and previous["id"] == song["id"]
+        # An item reported at or past its end again: the next poll backs off (stuck_delay).
+        self.end_repolls = (self.end_repolls + 1 if same else 1) if at_end else 0
 
     # -- the schedule --------------------------------------------------------------------
 
     async def next_delay(
         self, now_ms: int, song: Song | None, idle_since_ms: int | None, watched: bool
     ) -> float:
-        """Seconds to the next read after a good one: the pure plan, paced by the budget.
-        A spent budget brings the next read forward: it is refused before any call is
-        made, and the document says until when (`pausedUntil`)."""
-        used = await _quietly(self.quota.calls_24h(now_ms))
-        if isinstance(used, int):
-            self.used = used
-        if self.used >= self.settings.daily_budget:
-            spent = await _quietly(self.quota.pause_if_spent(now_ms, self.settings.daily_budget))
+        """Seconds to the next read after a good one: the pure plan, at the allocator's
+        interval. A spent budget brings the next read forward: it is refused before any
+        call is made, and the document says until when (`pausedUntil`)."""
+        await self._allocate(now_ms, watched, is_playing(song))
+        if self.used >= self.budget:
+            spent = await _quietly(self.quota.pause_if_spent(now_ms, self.budget))
             if isinstance(spent, Pause):
                 return plan.MIN_DELAY_S
         situation = plan.Situation(
@@ -194,18 +269,84 @@ class SpotifySource:
             song=song,
             watched=watched,
             used=self.used,
-            budget=self.settings.daily_budget,
+            budget=self.budget,
             poll_s=self.settings.poll_interval,
             idle_poll_s=self.settings.idle_poll_interval,
             idle_since_ms=idle_since_ms,
             confirming_204=self.confirming_204,
+            allotted_s=self.allotted_s,
+            end_repolls=self.end_repolls,
+            looked_at=self.last_view_ms is not None and now_ms - self.last_view_ms < LOOKED_AT_MS,
         )
-        return plan.next_poll(situation).delay_s
+        chosen = plan.next_poll(situation)
+        self.next_kind = chosen.reason
+        return chosen.delay_s
+
+    async def _allocate(self, now_ms: int, watched: bool, playing: bool) -> None:
+        """Refresh the allocator's inputs from Redis and its interval."""
+        self.demand.watched(now_ms, watched, playing)
+        done = self.demand.roll(now_ms)
+        if done is not None:
+            await _quietly(self.quota.add_profile(*done))
+        hour = now_ms // allocator.HOUR_MS
+        if self.profile_hour != hour:
+            hours = await _quietly(self.quota.profile_hours())
+            if isinstance(hours, list):
+                self.profile_hour = hour
+                self.profile = allocator.profile_from(hours)
+            learnt = await _quietly(self.quota.learnt())
+            self.learnt = learnt if isinstance(learnt, int) else self.learnt
+        calls = await _quietly(self.quota.calls_window(now_ms))
+        if isinstance(calls, list):
+            self.calls = calls
+            self.used = len(calls)
+        self.allotted_s = allocator.interval_s(
+            self.calls,
+            self.budget,
+            now_ms,
+            self.profile,
+            self.settings.poll_interval,
+            demand_now=self.demand.now(now_ms, playing),
+        )
+
+    def wake_at(self, reason: str, at_ms: int, now_ms: int) -> int:
+        """When a wake-up (a view, a new stream) the poller would answer at `at_ms` may
+        cost a call: no sooner than the allocator's interval after the last call (after
+        ten idle minutes, IDLE_WAKE_S), so that wake-ups coalesce wider as calls run short."""
+        playing = is_playing(self.song)
+        if reason == "view":
+            self.demand.view(now_ms, playing)
+            self.last_view_ms = now_ms
+            self.view_wakes.append(now_ms)
+        while self.view_wakes and self.view_wakes[0] <= now_ms - allocator.HOUR_MS:
+            self.view_wakes.popleft()
+        busy = len(self.view_wakes) >= BUSY_WAKES
+        seen, song = self.playing_seen_ms, self.song
+        stopped = song is None or song["source"] == "recent"  # not a pause: nothing is on
+        idle = not playing and (stopped or seen is None or now_ms - seen >= IDLE_AFTER_MS)
+        idle = idle and reason == "view"  # a new stream is watching: no idle coalescing
+        earliest = allocator.demand_call_at(
+            self.last_call_ms, now_ms, self.allotted_s, idle=idle, busy=busy
+        )
+        return max(at_ms, earliest)
+
+    def woken(self, reason: str) -> None:
+        """The next read answers a wake-up: a demand call."""
+        self.next_kind = reason
+
+    def resume(self, song: Song | None, last_poll_ms: int) -> None:
+        """A new leader or a restart took over a fresh stored document: carry on from it."""
+        self.song = song
+        self.last_call_ms = last_poll_ms
+        self.fallback_active = song is not None and song["source"] == "recent"
+        if song is not None and song["source"] == "recent":
+            self.recent = song
+        if is_playing(song):
+            self.playing_seen_ms = last_poll_ms
 
     def paced_interval(self) -> float:
-        """The watched interval the budget allows now (a new stream waits no longer)."""
-        s = self.settings
-        return pacing.paced_interval(s.poll_interval, self.used, s.daily_budget)
+        """The watched interval the allocator allows now (a new stream waits no longer)."""
+        return max(self.settings.poll_interval, self.allotted_s)
 
     # -- the budget ----------------------------------------------------------------------
 
@@ -213,21 +354,26 @@ class SpotifySource:
         """Record a Spotify call in the shared budget before it is made, or refuse it."""
         now = self.now_ms()
         try:
-            reservation = await self.quota.reserve(now, self.settings.daily_budget)
+            reservation = await self.quota.reserve(now, self.budget)
         except Exception as exc:
             # Without Redis the call cannot be counted, so it is not made.
             raise Transient(f"budget unavailable ({type(exc).__name__})") from None
         self.used = reservation.used
         if reservation.pause is not None:
             raise Paused(reservation.pause.until_ms / 1000, reservation.pause.reason)
-        if not pacing.is_pacing(self.used, self.settings.daily_budget):
+        self.calls.append(now)
+        if endpoint == "currently-playing":
+            self.last_call_ms = now
+        if endpoint != "currently-playing" or self.next_kind not in DEMAND_KINDS:
+            self.demand.fixed += 1
+        if not pacing.is_pacing(self.used, self.budget):
             self.pacing_logged = False  # so that the next pacing spell is logged again
         elif not self.pacing_logged:
             self.pacing_logged = True
             log.info(
                 "pacing: %d of %d Spotify calls used in 24 h; polls grow further apart",
                 self.used,
-                self.settings.daily_budget,
+                self.budget,
             )
 
     async def _paused(self, exc: Paused) -> SourceError:
@@ -235,7 +381,21 @@ class SpotifySource:
         now = self.now_ms()
         pause = Pause(int(exc.until_s * 1000), exc.reason)
         if isinstance(exc, QuotaExceeded):
-            await _quietly(self.quota.set_pause(pause, now))
+            stored = await _quietly(
+                self.quota.quota_exceeded(pause.until_ms, now, self.settings.daily_budget)
+            )
+            pause = stored if isinstance(stored, Pause) else pause
+            learnt = await _quietly(self.quota.learnt())
+            if isinstance(learnt, int) and learnt != self.learnt:
+                self.learnt = learnt
+                log.warning(
+                    "Spotify's quota is about %d calls a day (QUOTA_EXCEEDED after %d): "
+                    "the budget is %d from now on, not SPOTIFY_DAILY_BUDGET=%d",
+                    learnt,
+                    learnt,
+                    self.budget,
+                    self.settings.daily_budget,
+                )
         what = "Spotify's daily quota" if pause.reason == "quota" else "SPOTIFY_DAILY_BUDGET"
         if self.pause is None or self.pause.until_ms != pause.until_ms:
             log.warning(
@@ -246,7 +406,7 @@ class SpotifySource:
         return SourceError(
             "paused",
             f"Spotify may not be called ({what} is spent)",
-            max(0.0, (pause.until_ms - now) / 1000),
+            max(0.0, (pause.until_ms - self.now_ms()) / 1000),  # after the Redis calls
         )
 
     # -- what only the owner can fix -----------------------------------------------------
@@ -290,8 +450,10 @@ class SpotifySource:
             log.warning(setup_errors.log_line(cause))
         self.setup_error = cause
         self.state = "error"
+        self.failures += 1
         log.warning("Spotify poll failed (%s)", reason)
-        return SourceError("unavailable", f"Spotify poll failed ({reason})", None, cause)
+        wait = allocator.outage_delay(self.failures) or None  # an outage: bounded retries
+        return SourceError("unavailable", f"Spotify poll failed ({reason})", wait, cause)
 
     def take_calls(self) -> dict[str, int]:
         return dict(self.client.take_calls())
