@@ -164,13 +164,19 @@ def generate_week(rng: random.Random, days: int) -> Week:
 
 
 def play_item(
-    week: Week, rng: random.Random, item: Item, t: float, kind: str, pauses: list[float]
+    week: Week,
+    rng: random.Random,
+    item: Item,
+    t: float,
+    kind: str,
+    pauses: list[float],
+    skip_rate: float = 0.25,
 ) -> tuple[float, str]:
     """Play one item from `t` (with maybe a pause, a seek or a skip): when it stops, and
     how ("end" or "skip": the kind of change the next item's start is)."""
     pos = 0
     week.add(Segment(t, item, 0, True), kind)
-    skip_at = rng.uniform(0.1, 0.9) * item.duration_ms if rng.random() < 0.25 else None
+    skip_at = rng.uniform(0.1, 0.9) * item.duration_ms if rng.random() < skip_rate else None
     seek_at = rng.uniform(0.1, 0.8) * item.duration_ms if rng.random() < 0.08 else None
     while True:
         left = item.duration_ms - pos

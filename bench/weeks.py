@@ -91,7 +91,7 @@ def generate(rng: random.Random, days: int, how: Listening) -> qw.Week:
                     duration = int(rng.uniform(*how.track_s) * 1000)
                     item = Item("track", f"tr{counter:05d}", f"Track {counter}", ("Artist",),
                                 "Album", duration, "1db954")  # fmt: skip
-                t, kind = play(week, rng, item, t, kind, pauses, how)
+                t, kind = qw.play_item(week, rng, item, t, kind, pauses, how.skip)
                 if kind == "end" and how.lag_s is not None:
                     t = lag(week, item, t, rng.uniform(*how.lag_s))
                 if kind == "end" and stuck_left and day == 1 and k == n - 1 and t >= end - 600:
@@ -106,52 +106,6 @@ def lag(week: qw.Week, item: Item, t: float, seconds: float) -> float:
     """The player keeps reporting `item` at its end, playing, for `seconds`."""
     week.segments.append(qw.Segment(t, item, item.duration_ms, True))
     return t + seconds
-
-
-def play(
-    week: qw.Week,
-    rng: random.Random,
-    item: Item,
-    t: float,
-    kind: str,
-    pauses: list[float],
-    how: Listening,
-) -> tuple[float, str]:
-    """quota_week.play_item with this week's skip rate."""
-    pos = 0
-    week.add(qw.Segment(t, item, 0, True), kind)
-    skip = rng.random() < how.skip
-    skip_at = rng.uniform(0.1, 0.9) * item.duration_ms if skip else None
-    seek_at = rng.uniform(0.1, 0.8) * item.duration_ms if rng.random() < 0.08 else None
-    while True:
-        left = item.duration_ms - pos
-        events: list[tuple[float, str]] = []
-        if skip_at is not None and skip_at > pos:
-            events.append((t + (skip_at - pos) / 1000, "skip"))
-        if seek_at is not None and seek_at > pos:
-            events.append((t + (seek_at - pos) / 1000, "seek"))
-        if pauses and pauses[0] < t + left / 1000:
-            events.append((max(t, pauses[0]), "pause"))
-        if not events:
-            t += left / 1000
-            week.finished.append((t, item))
-            return t, "end"
-        at, what = min(events)
-        pos += int((at - t) * 1000)
-        t = at
-        if what == "skip":
-            week.finished.append((t, item))
-            return t, "skip"
-        if what == "seek":
-            seek_at = None
-            jump = rng.choice((-1, 1)) * rng.randint(20, 60) * 1000
-            pos = max(0, min(item.duration_ms - 5000, pos + jump))
-            week.add(qw.Segment(t, item, pos, True), "seek")
-            continue
-        pauses.pop(0)
-        week.add(qw.Segment(t, item, pos, False), "pause")
-        t += rng.uniform(30, 300)
-        week.add(qw.Segment(t, item, pos, True), "resume")
 
 
 # -- viewers ---------------------------------------------------------------------------------
