@@ -134,7 +134,7 @@ def test_the_overlay_page_stays_frameable() -> None:
 def test_every_route_of_the_app_has_a_row_in_the_policy_table(fake_store: Store) -> None:
     app = build_app(WebRuntime(Settings(), fake_store))
     assert isinstance(app, RawRoutes)
-    routed = {r.path for r in app.app.routes if isinstance(r, Route)}  # type: ignore[attr-defined]
+    routed = {r.path for r in app.app.app.routes if isinstance(r, Route)}  # type: ignore[attr-defined]  # RawRoutes > PolicyHeaders > Router
     assert routed <= PATHS
     assert set(app.routes) == RAW_PATHS <= routed  # raw paths are routed too (OPTIONS, 405)
 
