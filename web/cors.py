@@ -1,8 +1,8 @@
 """CORS: one rule for every route the contract lists (web/routes.py says which).
 
-`Cors.headers` is the answer to a simple request, used by the hot routes (web/hot.py,
-web/sse.py) and by the middleware of the rest (web/headers.py) alike, so a page on
-another origin sees no difference between them. Preflights are Starlette's.
+`Cors.headers` is the answer to a simple request, applied by web/headers.py's
+`route_headers` to every route, the raw stream (web/sse.py) included, so a page on another
+origin sees no difference between them. Preflights are Starlette's.
 """
 
 from __future__ import annotations

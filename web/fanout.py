@@ -15,7 +15,8 @@ Driving a coroutine by hand is what asyncio.Task does inside; it is correct here
 while these hold (tests/test_fanout.py checks each; what breaks if one fails is said):
 
 1. `send` is the ASGI server's own send, unwrapped: no middleware between uvicorn and the
-   stream (web/hot.py's HotRoutes serves /api/stream around Starlette's stack). A
+   stream (/api/stream is the one `raw` row of web/routes.py: web/hot.py's RawRoutes
+   serves it ahead of the middleware). A
    wrapping `send` may bind state to the task it runs in (contextvars, anyio cancel
    scopes, a task-group of BaseHTTPMiddleware); its first step would then run in the
    hub's context, not the stream's: streams break or hang, with no error.
