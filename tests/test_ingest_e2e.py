@@ -22,7 +22,7 @@ from shared.spotify import make_http_client
 from shared.store import Store
 from tests.conftest import serve
 from tests.ingestutil import TOKEN, USER, ingest_settings
-from tests.webutil import SSEReader
+from tests.webutil import SSEReader, next_event
 from web.app import WebRuntime, build_app
 from web.http_limits import uvicorn_options
 
@@ -38,17 +38,6 @@ async def web(fake_store: Store) -> AsyncIterator[str]:
             yield url
     finally:
         await http.aclose()
-
-
-async def next_event(reader: SSEReader, predicate: Any, timeout: float) -> dict[str, Any]:
-    deadline = time.monotonic() + timeout
-    while True:
-        left = deadline - time.monotonic()
-        if left <= 0:
-            raise AssertionError("no matching event in time")
-        event = await reader.event(timeout=left)
-        if predicate(event["data"]):
-            return event
 
 
 def client(url: str, token: str | None = TOKEN) -> liblistenbrainz.ListenBrainz:

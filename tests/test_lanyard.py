@@ -28,7 +28,7 @@ from shared.providers import info, label
 from shared.spotify import make_http_client
 from shared.store import Store
 from tests.conftest import ManualClock, serve, sim_settings
-from tests.webutil import SSEReader, web_client
+from tests.webutil import SSEReader, next_event, web_client
 from web.app import WebRuntime, build_app
 from web.metrics import PollerCollector
 from web.readiness import readiness
@@ -307,17 +307,6 @@ async def test_readyz_over_http_names_the_lanyard_setup_cause(fake_store: Store)
     async with web_client(runtime, base_url="http://t") as client:
         body = (await client.get("/readyz")).json()
     assert body["setup"] == cause and "discord.gg/lanyard" in body["action"]
-
-
-async def next_event(reader: SSEReader, predicate: Any, timeout: float) -> dict[str, Any]:
-    deadline = time.monotonic() + timeout
-    while True:
-        left = deadline - time.monotonic()
-        if left <= 0:
-            raise AssertionError("no matching event in time")
-        event = await reader.event(timeout=left)
-        if predicate(event["data"]):
-            return event
 
 
 def clock_ms() -> int:

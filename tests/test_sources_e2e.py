@@ -3,7 +3,6 @@ poller on uvicorn, an SSE client reading what a browser would."""
 
 from __future__ import annotations
 
-import time
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -16,7 +15,7 @@ from poller.service import Poller
 from shared.spotify import make_http_client
 from shared.store import Store
 from tests.conftest import serve, sim_settings
-from tests.webutil import SSEReader
+from tests.webutil import SSEReader, next_event
 from web.app import WebRuntime, build_app
 
 
@@ -25,17 +24,6 @@ async def providers() -> AsyncIterator[tuple[Simulators, str]]:
     sims = build_simulators(new_state("http://127.0.0.1"))
     async with serve(sims.app) as base:
         yield sims, base
-
-
-async def next_event(reader: SSEReader, predicate: Any, timeout: float) -> dict[str, Any]:
-    deadline = time.monotonic() + timeout
-    while True:
-        left = deadline - time.monotonic()
-        if left <= 0:
-            raise AssertionError("no matching event in time")
-        event = await reader.event(timeout=left)
-        if predicate(event["data"]):
-            return event
 
 
 @pytest.fixture

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import time
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -81,6 +82,18 @@ class SSEReader:
                     "event": frame.get("event"),
                     "data": json.loads(frame["data"]),
                 }
+
+
+async def next_event(reader: SSEReader, predicate: Any, timeout: float) -> dict[str, Any]:
+    """The next event whose `data` satisfies `predicate`, within `timeout` seconds."""
+    deadline = time.monotonic() + timeout
+    while True:
+        left = deadline - time.monotonic()
+        if left <= 0:
+            raise AssertionError("no matching event in time")
+        event = await reader.event(timeout=left)
+        if predicate(event["data"]):
+            return event
 
 
 async def stream(
