@@ -123,8 +123,12 @@ class Settings:
 
     @property
     def has_provider(self) -> bool:
-        """Real listening data can be read (else `nowplaying run` shows the demo player)."""
-        return self.has_credentials or any(p != "spotify" for p in self.configured_providers)
+        """A provider is configured (else `nowplaying run` shows the demo player).
+
+        The Spotify app's credentials alone count (the contract's "no Spotify credentials"):
+        the refresh token may be in Redis already (`nowplaying auth`, `/login`), and a demo
+        player in its place would overwrite that stored token with the simulator's."""
+        return bool(self.configured_providers)
 
     @property
     def stale_after_s(self) -> float:
