@@ -70,9 +70,12 @@ FDS_PER_EXTRA_CONNECTION = 256  # room for non-stream requests beside a full str
 
 
 def _answer(status: int, reason: str) -> bytes:
+    """A refusal written before the app sees the request; it carries the two headers the
+    contract puts on every answer, as the app's own answers do (web/routes.py)."""
     body = f"{status} {reason}\n".encode()
     return (
         f"HTTP/1.1 {status} {reason}\r\ncontent-type: text/plain; charset=utf-8\r\n"
+        "x-content-type-options: nosniff\r\nreferrer-policy: no-referrer\r\n"
         f"content-length: {len(body)}\r\nconnection: close\r\n\r\n"
     ).encode() + body
 
