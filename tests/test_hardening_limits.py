@@ -213,6 +213,19 @@ async def test_streams_past_the_per_client_cap_get_a_clear_503(fake_store: Store
     assert 'nowplaying_sse_streams_refused_total{cap="client"} 2.0' in metrics
 
 
+async def test_a_refused_stream_carries_the_headers_of_every_answer(fake_store: Store) -> None:
+    async with (
+        web(fake_store, max_streams_per_client=1) as base,
+        httpx.AsyncClient(timeout=5) as client,
+        contextlib.AsyncExitStack() as stack,
+    ):
+        await open_stream(client, base, stack)
+        refused = await client.get(f"{base}/api/stream")
+    assert refused.status_code == 503
+    assert refused.headers["x-content-type-options"] == "nosniff"
+    assert refused.headers["referrer-policy"] == "no-referrer"
+
+
 async def test_a_closed_stream_frees_its_place(fake_store: Store) -> None:
     async with (
         web(fake_store, max_streams_per_client=1) as base,
