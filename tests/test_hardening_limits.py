@@ -106,6 +106,17 @@ async def test_a_refusal_before_the_app_carries_the_headers_of_every_answer(
     assert b"\r\nreferrer-policy: no-referrer" in head
 
 
+async def test_an_unparsable_request_is_answered_400_with_the_headers_of_every_answer(
+    fake_store: Store,
+) -> None:
+    async with web(fake_store) as base:
+        answer = await raw_request(base, b"NOT A REQUEST\r\n\r\n")
+    head = answer.split(b"\r\n\r\n", 1)[0].lower()
+    assert head.startswith(b"http/1.1 400 ")
+    assert b"\r\nx-content-type-options: nosniff\r\n" in head
+    assert b"\r\nreferrer-policy: no-referrer" in head
+
+
 async def test_a_head_under_16_kib_is_served(fake_store: Store) -> None:
     async with web(fake_store) as base:
         answer = await raw_request(base, head_with(MAX_HEAD_BYTES - 1024))

@@ -82,7 +82,7 @@ def _answer(status: int, reason: str) -> bytes:
 
 TOO_LARGE = _answer(431, "Request Header Fields Too Large")
 TIMEOUT = _answer(408, "Request Timeout")
-BODY_ON_GET = _answer(400, "Bad Request")
+BODY_ON_GET = _answer(400, "Bad Request")  # also the answer to an unparsable request
 BODY_TOO_LARGE = _answer(413, "Content Too Large")
 BUSY = _answer(503, "Service Unavailable")
 BODY_HEADERS = (b"content-length", b"transfer-encoding")
@@ -227,6 +227,11 @@ class LimitedHttpToolsProtocol(HttpToolsProtocol):
         if not self.transport.is_closing():
             self.transport.write(answer)
             self.transport.close()
+
+    def send_400_response(self, msg: str) -> None:
+        """uvicorn's answer to a request it cannot parse, with the headers of every answer
+        (its own carries neither nosniff nor no-referrer)."""
+        self._refuse(BODY_ON_GET)
 
     def data_received(self, data: bytes) -> None:
         if self._refused:
