@@ -21,7 +21,15 @@ import httpx
 
 from shared import oauth
 from shared.config import ConfigError, Settings
-from shared.spotify import InvalidClient, InvalidGrant, SpotifyError, token_client
+from shared.quota_store import setup_reserve
+from shared.spotify import (
+    InvalidClient,
+    InvalidGrant,
+    Paused,
+    SpotifyError,
+    TokenGrant,
+    token_client,
+)
 from shared.store import Store, connect
 
 
@@ -110,6 +118,27 @@ async def _preflight(http: httpx.AsyncClient, url: str) -> None:
             )
 
 
+async def _exchange(
+    http: httpx.AsyncClient, settings: Settings, code: str, verifier: str
+) -> TokenGrant:
+    """The code exchange; with REDIS_URL it is a call of the shared daily budget (recorded
+    first, refused during a pause), as every Spotify call is."""
+    assert settings.client_id and settings.client_secret
+    client = token_client(http, settings.accounts_url)
+    store = (
+        Store(connect(settings.redis_url), settings.redis_prefix) if settings.redis_url else None
+    )
+    if store is not None:
+        client.reserve = setup_reserve(store, settings.daily_budget)
+    try:
+        return await client.exchange_code(
+            settings.client_id, settings.client_secret, code, settings.redirect_uri, verifier
+        )
+    finally:
+        if store is not None:
+            await store.close()
+
+
 async def run_auth(settings: Settings, *, open_browser: bool, timeout_s: float) -> str:
     """The whole flow; returns the refresh token, raises AuthFailed with the reason."""
     assert settings.client_id and settings.client_secret
@@ -156,13 +185,13 @@ async def run_auth(settings: Settings, *, open_browser: bool, timeout_s: float) 
         if not code:
             raise AuthFailed("the callback carried no code")
         try:
-            grant = await token_client(http, settings.accounts_url).exchange_code(
-                settings.client_id,
-                settings.client_secret,
-                code,
-                settings.redirect_uri,
-                verifier,
-            )
+            grant = await _exchange(http, settings, code, verifier)
+        except Paused as exc:
+            until = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime(exc.until_s))
+            raise AuthFailed(
+                f"no Spotify call may be made until {until} ({exc.reason}: the daily budget "
+                "or Spotify's quota); run `nowplaying auth` again after that"
+            ) from None
         except InvalidClient:
             raise AuthFailed(
                 "Spotify refused the client credentials: check "

@@ -123,8 +123,12 @@ class Settings:
 
     @property
     def has_provider(self) -> bool:
-        """Real listening data can be read (else `nowplaying run` shows the demo player)."""
-        return self.has_credentials or any(p != "spotify" for p in self.configured_providers)
+        """A provider is configured (else `nowplaying run` shows the demo player).
+
+        The Spotify app's credentials alone count (the contract's "no Spotify credentials"):
+        the refresh token may be in Redis already (`nowplaying auth`, `/login`), and a demo
+        player in its place would overwrite that stored token with the simulator's."""
+        return bool(self.configured_providers)
 
     @property
     def stale_after_s(self) -> float:
@@ -405,7 +409,9 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
     """Build Settings from a mapping (default: the real environment merged over `.env`)."""
     e = read_environment() if env is None else env
     poll = _number(e, "POLL_INTERVAL", 5.0, 1.0)
-    idle = _number(e, "IDLE_POLL_INTERVAL", 30.0, 1.0)
+    # The default idle interval never undercuts POLL_INTERVAL: the contract refuses only a
+    # POLL_INTERVAL below 1, so POLL_INTERVAL=60 alone must start (idle then 60 too).
+    idle = _number(e, "IDLE_POLL_INTERVAL", max(30.0, poll), 1.0)
     if idle < poll:
         problem = f"must not be shorter than POLL_INTERVAL ({poll:g})"
         raise ConfigError("IDLE_POLL_INTERVAL", problem)

@@ -16,6 +16,7 @@ no call is made during a pause another poller stored.
 from __future__ import annotations
 
 import json
+import time
 import uuid
 from dataclasses import dataclass
 from typing import Any
@@ -23,6 +24,7 @@ from typing import Any
 from redis.exceptions import WatchError
 
 from shared import budget
+from shared.spotify import Paused, Reserve
 from shared.store import Store
 
 LEARNT_TTL_MS = 7 * budget.WINDOW_MS
@@ -242,3 +244,18 @@ class QuotaStore:
             return int(raw) if raw else None
         except ValueError:
             return None
+
+
+def setup_reserve(store: Store, daily_budget: int) -> Reserve:
+    """The budget check of the setup flows' one call (the code exchange at `/callback` and
+    in `nowplaying auth`): recorded in the same rolling 24 h as the poller's calls, under
+    the same learnt budget, and refused (`Paused`) during a stored pause."""
+    quota = QuotaStore(store)
+
+    async def reserve(endpoint: str) -> None:
+        limit = budget.effective_budget(daily_budget, await quota.learnt())
+        reservation = await quota.reserve(int(time.time() * 1000), limit)
+        if reservation.pause is not None:
+            raise Paused(reservation.pause.until_ms / 1000, reservation.pause.reason)
+
+    return reserve

@@ -73,3 +73,10 @@ def test_half_of_a_pair_names_the_missing_half(env: dict[str, str], named: str) 
     with pytest.raises(ConfigError) as caught:
         load_settings(env)
     assert caught.value.variable == named
+
+
+def test_a_long_poll_interval_alone_is_accepted_and_idle_follows_it() -> None:
+    """Only POLL_INTERVAL below 1 is refused: the default idle interval stretches to it."""
+    settings = load_settings({"POLL_INTERVAL": "60"})
+    assert (settings.poll_interval, settings.idle_poll_interval) == (60.0, 60.0)
+    assert load_settings({"POLL_INTERVAL": "10"}).idle_poll_interval == 30.0

@@ -91,3 +91,8 @@ def test_listenbrainz_alone_is_a_provider_so_no_demo() -> None:
 
 def test_nothing_configured_means_the_demo() -> None:
     assert not load_settings({}).has_provider
+
+
+def test_the_spotify_app_without_a_refresh_token_is_a_provider_so_no_demo() -> None:
+    """Its refresh token may already be stored in Redis; a demo would overwrite it."""
+    assert load_settings(SPOTIFY).has_provider

@@ -96,6 +96,27 @@ async def test_a_head_past_16_kib_is_refused_with_431(fake_store: Store) -> None
     assert answer.startswith(b"HTTP/1.1 431 ")
 
 
+async def test_a_refusal_before_the_app_carries_the_headers_of_every_answer(
+    fake_store: Store,
+) -> None:
+    async with web(fake_store) as base:
+        answer = await raw_request(base, head_with(MAX_HEAD_BYTES + 1024))
+    head = answer.split(b"\r\n\r\n", 1)[0].lower()
+    assert b"\r\nx-content-type-options: nosniff\r\n" in head
+    assert b"\r\nreferrer-policy: no-referrer" in head
+
+
+async def test_an_unparsable_request_is_answered_400_with_the_headers_of_every_answer(
+    fake_store: Store,
+) -> None:
+    async with web(fake_store) as base:
+        answer = await raw_request(base, b"NOT A REQUEST\r\n\r\n")
+    head = answer.split(b"\r\n\r\n", 1)[0].lower()
+    assert head.startswith(b"http/1.1 400 ")
+    assert b"\r\nx-content-type-options: nosniff\r\n" in head
+    assert b"\r\nreferrer-policy: no-referrer" in head
+
+
 async def test_a_head_under_16_kib_is_served(fake_store: Store) -> None:
     async with web(fake_store) as base:
         answer = await raw_request(base, head_with(MAX_HEAD_BYTES - 1024))
@@ -201,6 +222,19 @@ async def test_streams_past_the_per_client_cap_get_a_clear_503(fake_store: Store
     assert third.status_code == 503 and "your address" in third.text
     assert third.headers["retry-after"] == "30"
     assert 'nowplaying_sse_streams_refused_total{cap="client"} 2.0' in metrics
+
+
+async def test_a_refused_stream_carries_the_headers_of_every_answer(fake_store: Store) -> None:
+    async with (
+        web(fake_store, max_streams_per_client=1) as base,
+        httpx.AsyncClient(timeout=5) as client,
+        contextlib.AsyncExitStack() as stack,
+    ):
+        await open_stream(client, base, stack)
+        refused = await client.get(f"{base}/api/stream")
+    assert refused.status_code == 503
+    assert refused.headers["x-content-type-options"] == "nosniff"
+    assert refused.headers["referrer-policy"] == "no-referrer"
 
 
 async def test_a_closed_stream_frees_its_place(fake_store: Store) -> None:

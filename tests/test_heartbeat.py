@@ -63,6 +63,19 @@ def test_ready_with_redis_and_a_fresh_heartbeat() -> None:
     assert report["pollerState"] == "ok"
 
 
+def test_the_demo_player_is_ready_and_says_nothing_is_connected() -> None:
+    """`nowplaying run` with nothing configured: 200, "not connected", what to set."""
+    beat = new_heartbeat(NOW, "ok")
+    beat["demo"], beat["tokenAuthorizedAt"] = True, NOW
+    status, report = readiness(redis_error=None, beat=beat, now_ms=NOW, stale_after_s=15)
+    assert status == 200
+    assert (report["auth"], report["setup"], report["tokenDaysLeft"]) == (
+        "not connected",
+        "not_configured",
+        None,
+    )
+
+
 def test_unready_when_redis_fails_and_says_how() -> None:
     status, report = readiness(
         redis_error="ConnectionError", beat=None, now_ms=NOW, stale_after_s=15

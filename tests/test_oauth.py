@@ -7,6 +7,7 @@ import logging
 import os
 import re
 import sys
+import time
 from collections.abc import AsyncIterator
 from urllib.parse import parse_qs, urlsplit
 
@@ -22,6 +23,7 @@ from nowplaying.simulator.spotify import (
 )
 from shared.config import Settings
 from shared.oauth import redirect_uri_problem
+from shared.quota_store import Pause, QuotaStore
 from shared.store import Store
 from tests.conftest import free_port, serve
 from web.app import WebRuntime
@@ -110,6 +112,27 @@ async def test_the_web_flow_stores_the_refresh_token_and_shows_no_token(
     record = await fake_store.refresh_record()
     assert record.token and record.token.startswith("sim-rt-") and record.authorized_at
     assert record.token not in r.text and "sim-at-" not in r.text
+
+
+async def test_the_web_flows_code_exchange_is_a_call_of_the_daily_budget(
+    web: str, fake_store: Store
+) -> None:
+    async with httpx.AsyncClient() as client:
+        r = await follow_to_callback(client, web, await start_login(client, web))
+    assert r.status_code == 200
+    assert await fake_store.redis.zcard(fake_store.keys.spotify_calls) == 1
+
+
+async def test_during_a_stored_pause_the_callback_makes_no_call_and_says_until_when(
+    web: str, fake_store: Store, live_sim: tuple[SimState, str]
+) -> None:
+    sim, _ = live_sim
+    now = int(time.time() * 1000)
+    await QuotaStore(fake_store).set_pause(Pause(now + 3_600_000, "quota"), now)
+    async with httpx.AsyncClient() as client:
+        r = await follow_to_callback(client, web, await start_login(client, web))
+    assert r.status_code == 503 and "paused" in r.text.lower()
+    assert sim.calls["token"] == 0 and (await fake_store.refresh_record()).token is None
 
 
 async def test_a_replayed_state_is_400_and_makes_no_token_request(

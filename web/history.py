@@ -153,7 +153,7 @@ class HistoryViews:
         art = await self._art([p.session for p in plays]) if options.art else {}
         svg = render_history(plays, options, art, int(self.clock() * 1000))
         headers = {"Cache-Control": "no-cache"}
-        return Response(svg, media_type="image/svg+xml; charset=utf-8", headers=headers)
+        return Response(svg, media_type="image/svg+xml", headers=headers)
 
     async def _art(self, sessions: list[Session]) -> dict[str, str]:
         """Each row's art as a data URI, within ART_TOTAL characters for the whole card

@@ -70,16 +70,19 @@ FDS_PER_EXTRA_CONNECTION = 256  # room for non-stream requests beside a full str
 
 
 def _answer(status: int, reason: str) -> bytes:
+    """A refusal written before the app sees the request; it carries the two headers the
+    contract puts on every answer, as the app's own answers do (web/routes.py)."""
     body = f"{status} {reason}\n".encode()
     return (
         f"HTTP/1.1 {status} {reason}\r\ncontent-type: text/plain; charset=utf-8\r\n"
+        "x-content-type-options: nosniff\r\nreferrer-policy: no-referrer\r\n"
         f"content-length: {len(body)}\r\nconnection: close\r\n\r\n"
     ).encode() + body
 
 
 TOO_LARGE = _answer(431, "Request Header Fields Too Large")
 TIMEOUT = _answer(408, "Request Timeout")
-BODY_ON_GET = _answer(400, "Bad Request")
+BODY_ON_GET = _answer(400, "Bad Request")  # also the answer to an unparsable request
 BODY_TOO_LARGE = _answer(413, "Content Too Large")
 BUSY = _answer(503, "Service Unavailable")
 BODY_HEADERS = (b"content-length", b"transfer-encoding")
@@ -224,6 +227,11 @@ class LimitedHttpToolsProtocol(HttpToolsProtocol):
         if not self.transport.is_closing():
             self.transport.write(answer)
             self.transport.close()
+
+    def send_400_response(self, msg: str) -> None:
+        """uvicorn's answer to a request it cannot parse, with the headers of every answer
+        (its own carries neither nosniff nor no-referrer)."""
+        self._refuse(BODY_ON_GET)
 
     def data_received(self, data: bytes) -> None:
         if self._refused:

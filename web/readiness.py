@@ -53,7 +53,13 @@ def readiness(
         ready = False
     else:
         report["pollerState"] = beat["state"]
-    if beat is not None:
+    if beat is not None and beat["demo"]:
+        # The simulated player of `nowplaying run`: nothing is configured, so the contract's
+        # "nothing configured: 200 with auth: not connected", not the simulator's token.
+        report["tokenDaysLeft"] = None
+        not_configured = setup_errors.ADVICE[setup_errors.NOT_CONFIGURED]
+        report.update(setup_errors.readiness(not_configured, auth_failed=False))
+    elif beat is not None:
         days = token_days_left(beat["tokenAuthorizedAt"], now_ms)
         report["tokenDaysLeft"] = None if days is None else round(days, 1)
         found = setup_errors.advice(beat["setupError"])

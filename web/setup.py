@@ -17,7 +17,8 @@ from starlette.responses import HTMLResponse, RedirectResponse, Response
 
 from shared import oauth
 from shared.config import Settings
-from shared.spotify import InvalidClient, InvalidGrant, SpotifyError, token_client
+from shared.quota_store import setup_reserve
+from shared.spotify import InvalidClient, InvalidGrant, Paused, SpotifyError, token_client
 from shared.store import Store
 from web.admin_guard import AdminGuard
 
@@ -39,6 +40,18 @@ def _page(title: str, body: str, status: int) -> HTMLResponse:
         f"<h1>{html.escape(title)}</h1>{body}</body>"
     )
     return HTMLResponse(text, status, headers={"Cache-Control": "no-store"})
+
+
+def _paused_page(exc: Paused) -> Response:
+    """The code exchange is a Spotify call: during a pause it is not made."""
+    until = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime(exc.until_s))
+    return _page(
+        "Spotify calls are paused",
+        f"<p>No call to Spotify may be made until {until} ({html.escape(exc.reason)}: "
+        "the daily budget or Spotify's quota). Nothing was changed; start again "
+        "from /login after that.</p>",
+        503,
+    )
 
 
 class Setup:
@@ -143,14 +156,18 @@ class Setup:
         code = q.get("code")
         if not code or not self.settings.client_id or not self.settings.client_secret:
             return _page("Missing code", "<p>The callback carried no code.</p>", 400)
+        client = token_client(self.http, self.settings.accounts_url)
+        client.reserve = setup_reserve(self.store, self.settings.daily_budget)
         try:
-            grant = await token_client(self.http, self.settings.accounts_url).exchange_code(
+            grant = await client.exchange_code(
                 self.settings.client_id,
                 self.settings.client_secret,
                 code,
                 self.settings.redirect_uri,
                 record["verifier"],
             )
+        except Paused as exc:
+            return _paused_page(exc)
         except InvalidClient:
             return _page(
                 "Invalid client",

@@ -27,7 +27,7 @@ from web.sse_wire import RETRY_FRAME
 
 PATH = "/api/stream"
 HEADERS = [
-    (b"content-type", b"text/event-stream; charset=utf-8"),
+    (b"content-type", b"text/event-stream"),  # the contract's type; SSE is UTF-8 by spec
     (b"cache-control", b"no-cache"),
     (b"x-accel-buffering", b"no"),
     (b"connection", b"keep-alive"),

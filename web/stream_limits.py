@@ -23,6 +23,8 @@ from collections.abc import Iterator
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from web.routes import policy_for, security_headers
+
 log = logging.getLogger("nowplaying.web")
 RETRY_AFTER_S = 30
 IPV6_PREFIX = 56
@@ -120,6 +122,10 @@ class StreamGate:
             )
 
 
+# The stream is served ahead of the middleware: its refusal adds the row's headers itself.
+BUSY_SECURITY_HEADERS = security_headers(policy_for("/api/stream"))
+
+
 async def _busy(send: Send, body: bytes) -> None:
     headers = [
         (b"content-type", b"text/plain; charset=utf-8"),
@@ -127,6 +133,7 @@ async def _busy(send: Send, body: bytes) -> None:
         (b"retry-after", str(RETRY_AFTER_S).encode()),
         (b"cache-control", b"no-store"),
         (b"connection", b"close"),  # a refused client holds no socket either
+        *BUSY_SECURITY_HEADERS,
     ]
     await send({"type": "http.response.start", "status": 503, "headers": headers})
     await send({"type": "http.response.body", "body": body})

@@ -240,7 +240,7 @@ class Views:
         svg = render_card(document, options, art, int(time.time() * 1000))
         # No ETag, no validator: every answer carries offsets computed now.
         headers = {"Cache-Control": "no-cache, max-age=0"}
-        return Response(svg, media_type="image/svg+xml; charset=utf-8", headers=headers)
+        return Response(svg, media_type="image/svg+xml", headers=headers)
 
     async def overlay(self, request: Request) -> Response:
         """Options are read by the page itself from its own query string."""
