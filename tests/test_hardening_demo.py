@@ -203,3 +203,19 @@ async def test_simulator_authorize_without_a_registered_list_takes_no_https_uri(
         }
         r = await client.get("/authorize", params=params)
     assert r.status_code == 400 and "location" not in r.headers
+
+
+async def test_the_demo_on_a_shared_redis_leaves_the_owners_tokens_alone(
+    fake_store: Store,
+) -> None:
+    await fake_store.store_refresh_token("owners-refresh", authorized_at=1, env_seen=None)
+    await fake_store.set_access_token("owners-access", 10**13, 60_000)
+    poller, _ = demo_poller(Settings(), fake_store, "http://127.0.0.1:8000")
+    try:
+        await poller.poll_once()
+        doc = await fake_store.current()
+        assert doc is not None and doc["demo"] is True and doc["song"] is not None
+        assert (await fake_store.refresh_record()).token == "owners-refresh"
+        assert await fake_store.access_token() == ("owners-access", 10**13)
+    finally:
+        await poller.http.aclose()

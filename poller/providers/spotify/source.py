@@ -110,8 +110,11 @@ class SpotifySource:
         self.client = WebApiClient(
             http=http, accounts_url=settings.accounts_url, api_url=settings.api_url, clock=clock
         )
+        # The demo's simulated tokens live under keys of their own, so a demo run on a
+        # shared Redis never overwrites (or reads) a token the owner stored.
+        token_store = Store(store.redis, f"{store.keys.prefix}:demo") if demo else store
         self.tokens = TokenManager(
-            store=store,
+            store=token_store,
             spotify=self.client,
             client_id=settings.client_id,
             client_secret=settings.client_secret,
