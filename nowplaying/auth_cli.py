@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from urllib.parse import parse_qsl, urlsplit
 
 import httpx
+from redis.exceptions import RedisError
 
 from shared import oauth
 from shared.config import ConfigError, Settings
@@ -191,6 +192,12 @@ async def run_auth(settings: Settings, *, open_browser: bool, timeout_s: float) 
             raise AuthFailed(
                 f"no Spotify call may be made until {until} ({exc.reason}: the daily budget "
                 "or Spotify's quota); run `nowplaying auth` again after that"
+            ) from None
+        except RedisError as exc:
+            raise AuthFailed(
+                f"Redis at REDIS_URL did not answer ({type(exc).__name__}): the code exchange "
+                "is a call of the daily budget counted there, so it was not made; start Redis "
+                "(or correct REDIS_URL) and run `nowplaying auth` again"
             ) from None
         except InvalidClient:
             raise AuthFailed(

@@ -313,3 +313,28 @@ def test_the_log_filter_redacts_query_secrets_and_known_values() -> None:
     clean = redact(line)
     assert ADMIN not in clean and "abc" not in clean and "xyz.123" not in clean
     assert DEFAULT_CLIENT_SECRET not in clean and "x=1" in clean
+
+
+async def test_the_terminal_flow_with_redis_down_says_so_and_makes_no_call(
+    live_sim: tuple[SimState, str],
+) -> None:
+    """The code exchange is recorded in Redis first: with REDIS_URL unreachable it is not
+    made (an unrecorded call), and the command says why in one line, not a traceback."""
+    sim, base = live_sim
+    process, _ = await run_auth_cli(
+        base, free_port(), REDIS_URL=f"redis://127.0.0.1:{free_port()}/0"
+    )
+    assert process.stdout is not None
+    url = None
+    while url is None:
+        line = (await asyncio.wait_for(process.stdout.readline(), 15)).decode()
+        assert line
+        match = re.search(r"(http://\S+/authorize\?\S+)", line)
+        url = match.group(1) if match else None
+    await asyncio.sleep(0.3)
+    async with httpx.AsyncClient(follow_redirects=True) as client:
+        await client.get(url)
+    out = (await asyncio.wait_for(process.stdout.read(), 15)).decode()
+    assert await process.wait() == 1, out
+    assert "Traceback" not in out and "REDIS_URL" in out
+    assert sim.calls["token"] == 0
