@@ -22,7 +22,7 @@ from redis.exceptions import RedisError
 
 from shared import oauth
 from shared.config import ConfigError, Settings
-from shared.quota_store import setup_reserve
+from shared.quota_store import keep_setup_pause, setup_reserve
 from shared.spotify import (
     InvalidClient,
     InvalidGrant,
@@ -135,6 +135,14 @@ async def _exchange(
         return await client.exchange_code(
             settings.client_id, settings.client_secret, code, settings.redirect_uri, verifier
         )
+    except Paused as exc:
+        if store is None:
+            raise
+        try:  # Spotify's QUOTA_EXCEEDED holds for the poller too: kept in Redis
+            kept = await keep_setup_pause(store, exc, settings.daily_budget)
+        except RedisError:
+            raise exc from None
+        raise kept from None
     finally:
         if store is not None:
             await store.close()
