@@ -117,6 +117,27 @@ async def test_an_unparsable_request_is_answered_400_with_the_headers_of_every_a
     assert b"\r\nreferrer-policy: no-referrer" in head
 
 
+async def test_the_connection_cap_refusal_carries_the_headers_of_every_answer(
+    fake_store: Store,
+) -> None:
+    """uvicorn's own 503 past `limit_concurrency` carries neither header: it is ours."""
+    settings = Settings(redis_prefix=fake_store.keys.prefix)
+    runtime = WebRuntime(settings, fake_store)
+    options = uvicorn_options(settings) | {"limit_concurrency": 1}
+    async with (
+        serve(build_app(runtime), **options) as base,
+        httpx.AsyncClient(timeout=5) as client,
+        contextlib.AsyncExitStack() as stack,
+    ):
+        await open_stream(client, base, stack)
+        refused = await raw_request(base, b"GET /healthz HTTP/1.1\r\nHost: t\r\n\r\n")
+    await runtime.http.aclose()
+    head = refused.split(b"\r\n\r\n", 1)[0].lower()
+    assert head.startswith(b"http/1.1 503 ")
+    assert b"\r\nx-content-type-options: nosniff\r\n" in head
+    assert b"\r\nreferrer-policy: no-referrer" in head
+
+
 async def test_a_head_under_16_kib_is_served(fake_store: Store) -> None:
     async with web(fake_store) as base:
         answer = await raw_request(base, head_with(MAX_HEAD_BYTES - 1024))

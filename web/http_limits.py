@@ -277,7 +277,17 @@ class LimitedHttpToolsProtocol(HttpToolsProtocol):
             return
         if not self._in_body:
             self._cancel_head_timer()
+        if self._over_concurrency():
+            self._count("global_cap")
+            self._refuse(BUSY)
+            return
         super().on_headers_complete()
+
+    def _over_concurrency(self) -> bool:
+        """uvicorn's `limit_concurrency` test: past it, uvicorn would answer its own 503,
+        without the headers of every answer; BUSY is answered here instead."""
+        limit = self.limit_concurrency
+        return limit is not None and (len(self.connections) >= limit or len(self.tasks) >= limit)
 
     def _forwarded(self) -> None:
         """X-Forwarded-For arrived: say so when its peer is not trusted (uvicorn's proxy
