@@ -138,6 +138,23 @@ async def test_the_connection_cap_refusal_carries_the_headers_of_every_answer(
     assert b"\r\nreferrer-policy: no-referrer" in head
 
 
+async def test_a_websocket_upgrade_is_served_as_http_with_the_headers_of_every_answer(
+    fake_store: Store, caplog: pytest.LogCaptureFixture
+) -> None:
+    """No route speaks WebSocket: uvicorn's bare 403 handshake refusal is never written."""
+    upgrade = (
+        b"GET /api/now-playing HTTP/1.1\r\nHost: t\r\nUpgrade: websocket\r\n"
+        b"Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
+        b"Sec-WebSocket-Version: 13\r\n\r\n"
+    )
+    async with web(fake_store) as base:
+        answer = await raw_request(base, upgrade)
+    head = answer.split(b"\r\n\r\n", 1)[0].lower()
+    assert head.startswith(b"http/1.1 200 ")
+    assert b"\r\nx-content-type-options: nosniff\r\n" in head
+    assert "upgrade" not in caplog.text.lower()
+
+
 async def test_a_head_under_16_kib_is_served(fake_store: Store) -> None:
     async with web(fake_store) as base:
         answer = await raw_request(base, head_with(MAX_HEAD_BYTES - 1024))

@@ -228,6 +228,15 @@ class LimitedHttpToolsProtocol(HttpToolsProtocol):
             self.transport.write(answer)
             self.transport.close()
 
+    def _should_upgrade_to_ws(self) -> bool:
+        """No route speaks WebSocket: an upgrade request is served as the HTTP request it
+        also is, so uvicorn's bare 403 handshake refusal (neither nosniff nor no-referrer)
+        is never written."""
+        return False
+
+    def _unsupported_upgrade_warning(self) -> None:
+        """uvicorn warns twice per upgrade request: a client could fill the log."""
+
     def send_400_response(self, msg: str) -> None:
         """uvicorn's answer to a request it cannot parse, with the headers of every answer
         (its own carries neither nosniff nor no-referrer)."""
