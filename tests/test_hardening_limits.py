@@ -346,6 +346,34 @@ def test_a_short_file_descriptor_limit_lowers_the_connection_cap_below_it() -> N
     assert uvicorn_options(Settings(max_streams=10), 65536)["limit_concurrency"] == 10 + 256
 
 
+async def test_an_unparsable_next_request_never_writes_a_400_into_an_open_stream(
+    fake_store: Store,
+) -> None:
+    async with web(fake_store) as base:
+        parts = urlsplit(base)
+        reader, writer = await asyncio.open_connection(parts.hostname, parts.port)
+        writer.write(b"GET /api/stream HTTP/1.1\r\nHost: t\r\n\r\n")
+        await asyncio.wait_for(reader.readuntil(b"event: now-playing"), 5)
+        writer.write(b"NOT A REQUEST\r\n\r\n")  # pipelined garbage
+        rest = await asyncio.wait_for(reader.read(), 5)  # the connection is closed
+        writer.close()
+    assert b"HTTP/1.1 400" not in rest
+
+
+async def test_an_unparsable_request_after_a_finished_answer_is_still_answered_400(
+    fake_store: Store,
+) -> None:
+    async with web(fake_store) as base:
+        parts = urlsplit(base)
+        reader, writer = await asyncio.open_connection(parts.hostname, parts.port)
+        writer.write(b"GET /healthz HTTP/1.1\r\nHost: t\r\n\r\n")
+        first = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), 5)
+        writer.write(b"NOT A REQUEST\r\n\r\n")  # on the same keep-alive connection
+        rest = await asyncio.wait_for(reader.read(), 5)
+        writer.close()
+    assert first.startswith(b"HTTP/1.1 200 ") and b"HTTP/1.1 400 " in rest
+
+
 async def test_a_half_sent_next_head_never_writes_a_408_into_an_open_stream(
     fake_store: Store,
 ) -> None:

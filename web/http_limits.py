@@ -239,8 +239,15 @@ class LimitedHttpToolsProtocol(HttpToolsProtocol):
 
     def send_400_response(self, msg: str) -> None:
         """uvicorn's answer to a request it cannot parse, with the headers of every answer
-        (its own carries neither nosniff nor no-referrer)."""
-        self._refuse(BODY_ON_GET)
+        (its own carries neither nosniff nor no-referrer). Garbage pipelined behind an
+        answer still being written (an open stream) only closes the connection: a second
+        status line inside that answer would corrupt it."""
+        cycle = self.cycle
+        if cycle is not None and cycle.response_started and not cycle.response_complete:
+            self._refused = True
+            self.transport.close()
+        else:
+            self._refuse(BODY_ON_GET)
 
     def data_received(self, data: bytes) -> None:
         if self._refused:
