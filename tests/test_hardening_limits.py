@@ -123,14 +123,17 @@ async def test_the_connection_cap_refusal_carries_the_headers_of_every_answer(
     """uvicorn's own 503 past `limit_concurrency` carries neither header: it is ours."""
     settings = Settings(redis_prefix=fake_store.keys.prefix)
     runtime = WebRuntime(settings, fake_store)
-    options = uvicorn_options(settings) | {"limit_concurrency": 1}
+    options = uvicorn_options(settings) | {"limit_concurrency": 2}
     async with (
         serve(build_app(runtime), **options) as base,
         httpx.AsyncClient(timeout=5) as client,
         contextlib.AsyncExitStack() as stack,
     ):
-        await open_stream(client, base, stack)
+        assert (await open_stream(client, base, stack)).status_code == 200
+        _, idle = await asyncio.open_connection(urlsplit(base).hostname, urlsplit(base).port)
+        await asyncio.sleep(0.2)
         refused = await raw_request(base, b"GET /healthz HTTP/1.1\r\nHost: t\r\n\r\n")
+        idle.close()
     await runtime.http.aclose()
     head = refused.split(b"\r\n\r\n", 1)[0].lower()
     assert head.startswith(b"http/1.1 503 ")
@@ -372,6 +375,29 @@ async def test_an_unparsable_request_after_a_finished_answer_is_still_answered_4
         rest = await asyncio.wait_for(reader.read(), 5)
         writer.close()
     assert first.startswith(b"HTTP/1.1 200 ") and b"HTTP/1.1 400 " in rest
+
+
+async def test_a_request_pipelined_past_the_connection_cap_never_writes_a_503_into_a_stream(
+    fake_store: Store,
+) -> None:
+    settings = Settings(redis_prefix=fake_store.keys.prefix)
+    runtime = WebRuntime(settings, fake_store)
+    options = uvicorn_options(settings) | {"limit_concurrency": 2}
+    async with serve(build_app(runtime), **options) as base:
+        parts = urlsplit(base)
+        reader, writer = await asyncio.open_connection(parts.hostname, parts.port)
+        writer.write(b"GET /api/stream HTTP/1.1\r\nHost: t\r\n\r\n")
+        await asyncio.wait_for(reader.readuntil(b"event: now-playing"), 5)
+        _, idle = await asyncio.open_connection(parts.hostname, parts.port)  # the cap is met
+        await asyncio.sleep(0.2)
+        writer.write(b"GET /healthz HTTP/1.1\r\nHost: t\r\n\r\n")  # pipelined
+        rest = b""
+        with contextlib.suppress(TimeoutError):
+            rest = await asyncio.wait_for(reader.read(), 2)  # closed, or still streaming
+        writer.close()
+        idle.close()
+    await runtime.http.aclose()
+    assert b"HTTP/1.1 503" not in rest
 
 
 async def test_a_half_sent_next_head_never_writes_a_408_into_an_open_stream(

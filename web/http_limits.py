@@ -242,12 +242,17 @@ class LimitedHttpToolsProtocol(HttpToolsProtocol):
         (its own carries neither nosniff nor no-referrer). Garbage pipelined behind an
         answer still being written (an open stream) only closes the connection: a second
         status line inside that answer would corrupt it."""
+        self._refuse_between_answers(BODY_ON_GET)
+
+    def _refuse_between_answers(self, answer: bytes) -> None:
+        """`_refuse`, unless an answer on this connection is still being written: then
+        only close it (no second status line inside the first answer)."""
         cycle = self.cycle
         if cycle is not None and cycle.response_started and not cycle.response_complete:
             self._refused = True
             self.transport.close()
         else:
-            self._refuse(BODY_ON_GET)
+            self._refuse(answer)
 
     def data_received(self, data: bytes) -> None:
         if self._refused:
@@ -295,7 +300,7 @@ class LimitedHttpToolsProtocol(HttpToolsProtocol):
             self._cancel_head_timer()
         if self._over_concurrency():
             self._count("global_cap")
-            self._refuse(BUSY)
+            self._refuse_between_answers(BUSY)
             return
         super().on_headers_complete()
 
