@@ -539,6 +539,8 @@ def main(argv: list[str] | None = None, out: Callable[[str], None] = print) -> N
     parser.add_argument("--seeds", type=int, default=1, help="weeks per scenario (medians)")
     parser.add_argument("--only", default="", help="comma-separated week names")
     args = parser.parse_args(argv)
+    if args.seeds < 1:
+        parser.error("--seeds must be at least 1")
     logging.disable(logging.WARNING)
     names = [n for n in args.only.split(",") if n]
     chosen = [s for s in SCENARIOS if not names or s.name in names]

@@ -18,10 +18,11 @@ from dataclasses import dataclass
 from urllib.parse import parse_qsl, urlsplit
 
 import httpx
+from redis.exceptions import RedisError
 
 from shared import oauth
 from shared.config import ConfigError, Settings
-from shared.quota_store import setup_reserve
+from shared.quota_store import keep_setup_pause, setup_reserve
 from shared.spotify import (
     InvalidClient,
     InvalidGrant,
@@ -134,6 +135,14 @@ async def _exchange(
         return await client.exchange_code(
             settings.client_id, settings.client_secret, code, settings.redirect_uri, verifier
         )
+    except Paused as exc:
+        if store is None:
+            raise
+        try:  # Spotify's QUOTA_EXCEEDED holds for the poller too: kept in Redis
+            kept = await keep_setup_pause(store, exc, settings.daily_budget)
+        except RedisError:
+            raise exc from None
+        raise kept from None
     finally:
         if store is not None:
             await store.close()
@@ -191,6 +200,12 @@ async def run_auth(settings: Settings, *, open_browser: bool, timeout_s: float) 
             raise AuthFailed(
                 f"no Spotify call may be made until {until} ({exc.reason}: the daily budget "
                 "or Spotify's quota); run `nowplaying auth` again after that"
+            ) from None
+        except RedisError as exc:
+            raise AuthFailed(
+                f"Redis at REDIS_URL did not answer ({type(exc).__name__}): the code exchange "
+                "is a call of the daily budget counted there, so it was not made; start Redis "
+                "(or correct REDIS_URL) and run `nowplaying auth` again"
             ) from None
         except InvalidClient:
             raise AuthFailed(

@@ -225,7 +225,8 @@ class Poller:
             await self._safe(self._write_heartbeat())
 
     async def _write_heartbeat(self) -> None:
-        record = await self.store.refresh_record()
+        tokens = self.store.demo_tokens() if self.demo else self.store
+        record = await tokens.refresh_record()
         self.token_authorized_at = record.authorized_at
         now = self.now_ms()
         days = token_days_left(record.authorized_at, now)

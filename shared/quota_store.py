@@ -24,7 +24,7 @@ from typing import Any
 from redis.exceptions import WatchError
 
 from shared import budget
-from shared.spotify import Paused, Reserve
+from shared.spotify import Paused, QuotaExceeded, Reserve
 from shared.store import Store
 
 LEARNT_TTL_MS = 7 * budget.WINDOW_MS
@@ -259,3 +259,14 @@ def setup_reserve(store: Store, daily_budget: int) -> Reserve:
             raise Paused(reservation.pause.until_ms / 1000, reservation.pause.reason)
 
     return reserve
+
+
+async def keep_setup_pause(store: Store, exc: Paused, daily_budget: int) -> Paused:
+    """A setup flow's refused or answered-429 code exchange: Spotify's QUOTA_EXCEEDED is
+    stored (and its quota learnt) as the poller stores it, so no poller calls Spotify
+    during it; the pause to report, the stored one (perhaps longer) included."""
+    if not isinstance(exc, QuotaExceeded):
+        return exc  # a pause read from Redis (or the budget's own): already stored
+    now = int(time.time() * 1000)
+    pause = await QuotaStore(store).quota_exceeded(int(exc.until_s * 1000), now, daily_budget)
+    return Paused(pause.until_ms / 1000, pause.reason)

@@ -134,6 +134,11 @@ class Store:
         self.redis = client
         self.keys = Keys(prefix)
 
+    def demo_tokens(self) -> Store:
+        """Where the demo player keeps its simulated tokens (`P:demo:token:*`), so a demo
+        on a shared Redis never touches, nor reports on, the owner's."""
+        return Store(self.redis, f"{self.keys.prefix}:demo")
+
     async def close(self) -> None:
         await self.redis.aclose()
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import math
 
+import pytest
+
 from bench.even_bound import DAY_S, bound, even_interval, outcome, worst_window
 
 
@@ -67,3 +69,11 @@ def test_the_calls_outside_watched_music_shrink_the_even_pollers_share() -> None
     assert dear.other_calls == 400
     assert dear.interval_s == 6.0 and cheap.interval_s == 3.6
     assert dear.never_shown == 0.0
+
+
+def test_the_week_bench_refuses_fewer_than_one_seed_before_running_a_week() -> None:
+    from bench import weeks
+
+    with pytest.raises(SystemExit) as exited:
+        weeks.main(["--seeds", "0", "--only", "heavy"], out=lambda _: None)
+    assert exited.value.code == 2

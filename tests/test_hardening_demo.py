@@ -5,6 +5,7 @@ redirects anywhere but the registered redirect URI."""
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import AsyncIterator
 
 import httpx
@@ -14,6 +15,7 @@ from nowplaying.run import demo_poller
 from nowplaying.simulator.inputs import MAX_BODY, MAX_FAULTS
 from nowplaying.simulator.spotify import DEFAULT_CLIENT_ID, SimState, build_app, new_state
 from shared.config import Settings
+from shared.heartbeat import TOKEN_LIFETIME_DAYS
 from shared.store import Store
 from tests.webutil import web_client
 from web.app import WebRuntime
@@ -219,3 +221,20 @@ async def test_the_demo_on_a_shared_redis_leaves_the_owners_tokens_alone(
         assert await fake_store.access_token() == ("owners-access", 10**13)
     finally:
         await poller.http.aclose()
+
+
+async def test_the_demo_on_a_shared_redis_never_warns_about_the_owners_token(
+    fake_store: Store, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Its tokens are its own (P:demo:token:*): the owner's expiry is none of its business."""
+    ten_days_left = int(time.time() * 1000) - (TOKEN_LIFETIME_DAYS - 10) * 86_400_000
+    await fake_store.store_refresh_token("owners-refresh", authorized_at=ten_days_left)
+    caplog.set_level("WARNING", logger="nowplaying.poller")
+    poller, _ = demo_poller(Settings(), fake_store, "http://127.0.0.1:8000")
+    try:
+        await poller.keepalive()
+        beat = await fake_store.heartbeat()
+    finally:
+        await poller.http.aclose()
+    assert beat is not None and beat["demo"] and beat["tokenAuthorizedAt"] is None
+    assert not [r for r in caplog.records if "expires in" in r.getMessage()]

@@ -117,6 +117,47 @@ async def test_an_unparsable_request_is_answered_400_with_the_headers_of_every_a
     assert b"\r\nreferrer-policy: no-referrer" in head
 
 
+async def test_the_connection_cap_refusal_carries_the_headers_of_every_answer(
+    fake_store: Store,
+) -> None:
+    """uvicorn's own 503 past `limit_concurrency` carries neither header: it is ours."""
+    settings = Settings(redis_prefix=fake_store.keys.prefix)
+    runtime = WebRuntime(settings, fake_store)
+    options = uvicorn_options(settings) | {"limit_concurrency": 2}
+    async with (
+        serve(build_app(runtime), **options) as base,
+        httpx.AsyncClient(timeout=5) as client,
+        contextlib.AsyncExitStack() as stack,
+    ):
+        assert (await open_stream(client, base, stack)).status_code == 200
+        _, idle = await asyncio.open_connection(urlsplit(base).hostname, urlsplit(base).port)
+        await asyncio.sleep(0.2)
+        refused = await raw_request(base, b"GET /healthz HTTP/1.1\r\nHost: t\r\n\r\n")
+        idle.close()
+    await runtime.http.aclose()
+    head = refused.split(b"\r\n\r\n", 1)[0].lower()
+    assert head.startswith(b"http/1.1 503 ")
+    assert b"\r\nx-content-type-options: nosniff\r\n" in head
+    assert b"\r\nreferrer-policy: no-referrer" in head
+
+
+async def test_a_websocket_upgrade_is_served_as_http_with_the_headers_of_every_answer(
+    fake_store: Store, caplog: pytest.LogCaptureFixture
+) -> None:
+    """No route speaks WebSocket: uvicorn's bare 403 handshake refusal is never written."""
+    upgrade = (
+        b"GET /api/now-playing HTTP/1.1\r\nHost: t\r\nUpgrade: websocket\r\n"
+        b"Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
+        b"Sec-WebSocket-Version: 13\r\n\r\n"
+    )
+    async with web(fake_store) as base:
+        answer = await raw_request(base, upgrade)
+    head = answer.split(b"\r\n\r\n", 1)[0].lower()
+    assert head.startswith(b"http/1.1 200 ")
+    assert b"\r\nx-content-type-options: nosniff\r\n" in head
+    assert "upgrade" not in caplog.text.lower()
+
+
 async def test_a_head_under_16_kib_is_served(fake_store: Store) -> None:
     async with web(fake_store) as base:
         answer = await raw_request(base, head_with(MAX_HEAD_BYTES - 1024))
@@ -306,6 +347,57 @@ def test_a_short_file_descriptor_limit_lowers_the_connection_cap_below_it() -> N
     options = uvicorn_options(Settings(max_streams=1000), file_descriptors=1024)
     assert options["limit_concurrency"] == 1024 - 64
     assert uvicorn_options(Settings(max_streams=10), 65536)["limit_concurrency"] == 10 + 256
+
+
+async def test_an_unparsable_next_request_never_writes_a_400_into_an_open_stream(
+    fake_store: Store,
+) -> None:
+    async with web(fake_store) as base:
+        parts = urlsplit(base)
+        reader, writer = await asyncio.open_connection(parts.hostname, parts.port)
+        writer.write(b"GET /api/stream HTTP/1.1\r\nHost: t\r\n\r\n")
+        await asyncio.wait_for(reader.readuntil(b"event: now-playing"), 5)
+        writer.write(b"NOT A REQUEST\r\n\r\n")  # pipelined garbage
+        rest = await asyncio.wait_for(reader.read(), 5)  # the connection is closed
+        writer.close()
+    assert b"HTTP/1.1 400" not in rest
+
+
+async def test_an_unparsable_request_after_a_finished_answer_is_still_answered_400(
+    fake_store: Store,
+) -> None:
+    async with web(fake_store) as base:
+        parts = urlsplit(base)
+        reader, writer = await asyncio.open_connection(parts.hostname, parts.port)
+        writer.write(b"GET /healthz HTTP/1.1\r\nHost: t\r\n\r\n")
+        first = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), 5)
+        writer.write(b"NOT A REQUEST\r\n\r\n")  # on the same keep-alive connection
+        rest = await asyncio.wait_for(reader.read(), 5)
+        writer.close()
+    assert first.startswith(b"HTTP/1.1 200 ") and b"HTTP/1.1 400 " in rest
+
+
+async def test_a_request_pipelined_past_the_connection_cap_never_writes_a_503_into_a_stream(
+    fake_store: Store,
+) -> None:
+    settings = Settings(redis_prefix=fake_store.keys.prefix)
+    runtime = WebRuntime(settings, fake_store)
+    options = uvicorn_options(settings) | {"limit_concurrency": 2}
+    async with serve(build_app(runtime), **options) as base:
+        parts = urlsplit(base)
+        reader, writer = await asyncio.open_connection(parts.hostname, parts.port)
+        writer.write(b"GET /api/stream HTTP/1.1\r\nHost: t\r\n\r\n")
+        await asyncio.wait_for(reader.readuntil(b"event: now-playing"), 5)
+        _, idle = await asyncio.open_connection(parts.hostname, parts.port)  # the cap is met
+        await asyncio.sleep(0.2)
+        writer.write(b"GET /healthz HTTP/1.1\r\nHost: t\r\n\r\n")  # pipelined
+        rest = b""
+        with contextlib.suppress(TimeoutError):
+            rest = await asyncio.wait_for(reader.read(), 2)  # closed, or still streaming
+        writer.close()
+        idle.close()
+    await runtime.http.aclose()
+    assert b"HTTP/1.1 503" not in rest
 
 
 async def test_a_half_sent_next_head_never_writes_a_408_into_an_open_stream(

@@ -8,6 +8,7 @@ import os
 import re
 import sys
 import time
+from collections import deque
 from collections.abc import AsyncIterator
 from urllib.parse import parse_qs, urlsplit
 
@@ -17,6 +18,7 @@ import pytest
 from nowplaying.simulator.spotify import (
     DEFAULT_CLIENT_ID,
     DEFAULT_CLIENT_SECRET,
+    Quota,
     SimState,
     build_app,
     new_state,
@@ -24,8 +26,8 @@ from nowplaying.simulator.spotify import (
 from shared.config import Settings
 from shared.oauth import redirect_uri_problem
 from shared.quota_store import Pause, QuotaStore
-from shared.store import Store
-from tests.conftest import free_port, serve
+from shared.store import Store, connect
+from tests.conftest import RedisServer, free_port, serve
 from web.app import WebRuntime
 from web.app import build_app as build_web
 
@@ -313,3 +315,74 @@ def test_the_log_filter_redacts_query_secrets_and_known_values() -> None:
     clean = redact(line)
     assert ADMIN not in clean and "abc" not in clean and "xyz.123" not in clean
     assert DEFAULT_CLIENT_SECRET not in clean and "x=1" in clean
+
+
+async def test_the_terminal_flow_with_redis_down_says_so_and_makes_no_call(
+    live_sim: tuple[SimState, str],
+) -> None:
+    """The code exchange is recorded in Redis first: with REDIS_URL unreachable it is not
+    made (an unrecorded call), and the command says why in one line, not a traceback."""
+    sim, base = live_sim
+    process, _ = await run_auth_cli(
+        base, free_port(), REDIS_URL=f"redis://127.0.0.1:{free_port()}/0"
+    )
+    assert process.stdout is not None
+    url = None
+    while url is None:
+        line = (await asyncio.wait_for(process.stdout.readline(), 15)).decode()
+        assert line
+        match = re.search(r"(http://\S+/authorize\?\S+)", line)
+        url = match.group(1) if match else None
+    await asyncio.sleep(0.3)
+    async with httpx.AsyncClient(follow_redirects=True) as client:
+        await client.get(url)
+    out = (await asyncio.wait_for(process.stdout.read(), 15)).decode()
+    assert await process.wait() == 1, out
+    assert "Traceback" not in out and "REDIS_URL" in out
+    assert sim.calls["token"] == 0
+
+
+async def test_a_quota_exceeded_at_the_callback_is_kept_in_redis_for_the_poller(
+    web: str, fake_store: Store, live_sim: tuple[SimState, str]
+) -> None:
+    """Spotify's QUOTA_EXCEEDED to the code exchange is the same pause for every poller:
+    stored (and its quota learnt), not only shown on the page."""
+    sim, _ = live_sim
+    async with httpx.AsyncClient() as client:
+        r = await client.get(await start_login(client, web))
+        assert r.status_code == 302, r.text
+        sim.quota = Quota(1, calls=deque([sim.clock()]))  # the day's quota is spent
+        r = await client.get(f"{web}/callback?{urlsplit(r.headers['location']).query}")
+    assert r.status_code == 503 and "paused" in r.text.lower()
+    quota = QuotaStore(fake_store)
+    pause = await quota.pause(int(time.time() * 1000))
+    assert pause is not None and pause.reason == "quota"
+    assert await quota.learnt() is not None
+
+
+async def test_a_quota_exceeded_in_the_terminal_flow_is_kept_in_redis_for_the_poller(
+    live_sim: tuple[SimState, str], redis_server: RedisServer
+) -> None:
+    sim, base = live_sim
+    process, _ = await run_auth_cli(base, free_port(), REDIS_URL=redis_server.url)
+    assert process.stdout is not None
+    url = None
+    while url is None:
+        line = (await asyncio.wait_for(process.stdout.readline(), 15)).decode()
+        assert line
+        match = re.search(r"(http://\S+/authorize\?\S+)", line)
+        url = match.group(1) if match else None
+    await asyncio.sleep(0.3)
+    async with httpx.AsyncClient() as client:
+        r = await client.get(url)
+        assert r.status_code == 302, r.text
+        sim.quota = Quota(1, calls=deque([sim.clock()]))  # the day's quota is spent
+        await client.get(r.headers["location"])
+    out = (await asyncio.wait_for(process.stdout.read(), 15)).decode()
+    assert await process.wait() == 1 and "no Spotify call may be made" in out, out
+    store = Store(connect(redis_server.url), "nowplaying")
+    try:
+        pause = await QuotaStore(store).pause(int(time.time() * 1000))
+    finally:
+        await store.close()
+    assert pause is not None and pause.reason == "quota"

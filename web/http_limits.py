@@ -228,10 +228,31 @@ class LimitedHttpToolsProtocol(HttpToolsProtocol):
             self.transport.write(answer)
             self.transport.close()
 
+    def _should_upgrade_to_ws(self) -> bool:
+        """No route speaks WebSocket: an upgrade request is served as the HTTP request it
+        also is, so uvicorn's bare 403 handshake refusal (neither nosniff nor no-referrer)
+        is never written."""
+        return False
+
+    def _unsupported_upgrade_warning(self) -> None:
+        """uvicorn warns twice per upgrade request: a client could fill the log."""
+
     def send_400_response(self, msg: str) -> None:
         """uvicorn's answer to a request it cannot parse, with the headers of every answer
-        (its own carries neither nosniff nor no-referrer)."""
-        self._refuse(BODY_ON_GET)
+        (its own carries neither nosniff nor no-referrer). Garbage pipelined behind an
+        answer still being written (an open stream) only closes the connection: a second
+        status line inside that answer would corrupt it."""
+        self._refuse_between_answers(BODY_ON_GET)
+
+    def _refuse_between_answers(self, answer: bytes) -> None:
+        """`_refuse`, unless an answer on this connection is still being written: then
+        only close it (no second status line inside the first answer)."""
+        cycle = self.cycle
+        if cycle is not None and cycle.response_started and not cycle.response_complete:
+            self._refused = True
+            self.transport.close()
+        else:
+            self._refuse(answer)
 
     def data_received(self, data: bytes) -> None:
         if self._refused:
@@ -277,7 +298,17 @@ class LimitedHttpToolsProtocol(HttpToolsProtocol):
             return
         if not self._in_body:
             self._cancel_head_timer()
+        if self._over_concurrency():
+            self._count("global_cap")
+            self._refuse_between_answers(BUSY)
+            return
         super().on_headers_complete()
+
+    def _over_concurrency(self) -> bool:
+        """uvicorn's `limit_concurrency` test: past it, uvicorn would answer its own 503,
+        without the headers of every answer; BUSY is answered here instead."""
+        limit = self.limit_concurrency
+        return limit is not None and (len(self.connections) >= limit or len(self.tasks) >= limit)
 
     def _forwarded(self) -> None:
         """X-Forwarded-For arrived: say so when its peer is not trusted (uvicorn's proxy

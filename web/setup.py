@@ -17,7 +17,7 @@ from starlette.responses import HTMLResponse, RedirectResponse, Response
 
 from shared import oauth
 from shared.config import Settings
-from shared.quota_store import setup_reserve
+from shared.quota_store import keep_setup_pause, setup_reserve
 from shared.spotify import InvalidClient, InvalidGrant, Paused, SpotifyError, token_client
 from shared.store import Store
 from web.admin_guard import AdminGuard
@@ -167,7 +167,7 @@ class Setup:
                 record["verifier"],
             )
         except Paused as exc:
-            return _paused_page(exc)
+            return _paused_page(await keep_setup_pause(self.store, exc, self.settings.daily_budget))
         except InvalidClient:
             return _page(
                 "Invalid client",

@@ -112,9 +112,9 @@ class SpotifySource:
         )
         # The demo's simulated tokens live under keys of their own, so a demo run on a
         # shared Redis never overwrites (or reads) a token the owner stored.
-        token_store = Store(store.redis, f"{store.keys.prefix}:demo") if demo else store
+        self.token_store = store.demo_tokens() if demo else store
         self.tokens = TokenManager(
-            store=token_store,
+            store=self.token_store,
             spotify=self.client,
             client_id=settings.client_id,
             client_secret=settings.client_secret,
@@ -426,7 +426,7 @@ class SpotifySource:
 
     async def _auth_retry_due(self, now: int) -> bool:
         """Retry every 5 minutes, or at once when a new refresh token was stored."""
-        record = await _quietly(self.store.refresh_record())
+        record = await _quietly(self.token_store.refresh_record())
         token = record.token if record else None
         return now >= self.auth_retry_at_ms or (token is not None and token != self.auth_token_seen)
 
@@ -436,7 +436,7 @@ class SpotifySource:
             log.error(setup_errors.log_line(cause))
         self.auth_error = self.setup_error = cause
         self.auth_retry_at_ms = self.now_ms() + int(AUTH_RETRY_S * 1000)
-        record = await _quietly(self.store.refresh_record())
+        record = await _quietly(self.token_store.refresh_record())
         self.auth_token_seen = record.token if record else None
         return self._auth_error(cause, self.settings.poll_interval)
 
