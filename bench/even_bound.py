@@ -1,18 +1,17 @@
 """What a week allows at best: the reference the week bench holds its results against.
 
-An *even poller* spends every call of the budget that the week's other calls leave free,
-in the worst rolling 24 h of the week, at one interval over the seconds a stream is open
-while music plays, knowing in advance when music plays and where that worst window falls
-(so it spends nothing on watching silence, and a session's start costs it no idle polls).
-Such a poller sees a change after a uniformly random share of its interval, and never sees
-one that ends sooner.
-Its p90 and its share never shown are what no poller spending the same calls evenly can
-beat; where they miss a target, the budget (not the allocator) is what misses it.
+An *even poller* spends the whole budget in the worst rolling 24 h of the week on the
+seconds a stream is open while music plays, at one interval, knowing in advance when music
+plays and where that worst window falls: nothing on views, idle screens, tokens or checks,
+and a session's start costs it no idle polls. Such a poller sees a change after a uniformly
+random share of its interval, and never sees one that ends sooner. Its p90 and its share
+never shown are what no poller spending the same budget evenly can beat; where they miss a
+target, the budget (not the allocator) is what misses it.
 
-What must stay true: the interval comes from the run's own calls outside watched music
-(views, idle polls, tokens, checks), so a poller that wastes calls there does not lower the
-bound it is held against; and the bound counts the same changes as the bench's stream
-measure (unpredictable ones while a stream is open, outside an outage).
+What must stay true: the reference depends on the week alone (its listening, its viewers,
+the budget), never on the calls the poller under test made, so a poller that wastes calls
+gets no easier reference; and it counts the same changes as the bench's stream measure
+(unpredictable ones while a stream is open, outside an outage).
 """
 
 from __future__ import annotations
@@ -32,7 +31,6 @@ PHASES = 20  # moments of the interval at which each change is placed
 class Bound:
     interval_s: float  # the even poller's interval over watched music
     watched_h: float  # hours of watched music in the worst 24 h
-    other_calls: int  # calls the run made in that window outside watched music
     p90_s: float
     never_shown: float  # share
 
@@ -52,12 +50,11 @@ def worst_window(start: float, end: float, demand: Callable[[float], bool]) -> t
     return start + best_at * STEP_S, best * STEP_S
 
 
-def even_interval(watched_s: float, budget: int, other_calls: int, least_s: float) -> float:
-    """Seconds between polls that spend what is left of `budget` over `watched_s`."""
-    free = budget - other_calls
-    if free <= 0:
+def even_interval(watched_s: float, budget: int, least_s: float) -> float:
+    """Seconds between polls that spend `budget` over `watched_s`."""
+    if budget <= 0:
         return math.inf
-    return max(least_s, watched_s / free)
+    return max(least_s, watched_s / budget)
 
 
 def outcome(lifetimes: Sequence[float], interval_s: float) -> tuple[float, float]:
@@ -79,13 +76,11 @@ def bound(
     start: float,
     end: float,
     watched_music: Callable[[float], bool],
-    requests: Sequence[float],
     lifetimes: Sequence[float],
     budget: int,
     least_s: float,
 ) -> Bound:
-    at, watched_s = worst_window(start, end, watched_music)
-    other = sum(1 for t in requests if at <= t < at + DAY_S and not watched_music(t))
-    interval = even_interval(watched_s, budget, other, least_s)
+    _, watched_s = worst_window(start, end, watched_music)
+    interval = even_interval(watched_s, budget, least_s)
     p90, missed = outcome(lifetimes, interval)
-    return Bound(interval, watched_s / 3600, other, p90, missed)
+    return Bound(interval, watched_s / 3600, p90, missed)

@@ -427,7 +427,6 @@ def measure(
         start=T0,
         end=T0 + days * DAY_S,
         watched_music=lambda t: outside(t) and qw.watched_at(viewers, t) and playing_at(week, t),
-        requests=spotify.requests,
         lifetimes=lifetimes,
         budget=min(scenario.budget, qw.SPOTIFY_QUOTA),
         least_s=settings_for(scenario).poll_interval,

@@ -19,16 +19,16 @@ def test_the_worst_window_is_the_24_hours_with_the_most_demand() -> None:
     assert at <= DAY_S + 10 * 3600 and at + DAY_S >= DAY_S + 15 * 3600
 
 
-def test_the_even_interval_spends_what_the_other_calls_leave() -> None:
-    assert even_interval(7200.0, 1000, 280, 5.0) == 10.0
+def test_the_even_interval_spends_the_whole_budget_over_watched_music() -> None:
+    assert even_interval(7200.0, 720, 5.0) == 10.0
 
 
 def test_the_even_interval_is_never_shorter_than_the_poll_interval() -> None:
-    assert even_interval(600.0, 1000, 0, 5.0) == 5.0
+    assert even_interval(600.0, 1000, 5.0) == 5.0
 
 
-def test_no_call_left_means_no_poll_at_all() -> None:
-    assert even_interval(3600.0, 1000, 1000, 5.0) == math.inf
+def test_no_budget_means_no_poll_at_all() -> None:
+    assert even_interval(3600.0, 0, 5.0) == math.inf
 
 
 def test_a_change_shorter_than_the_interval_is_missed_in_proportion() -> None:
@@ -42,33 +42,22 @@ def test_a_change_that_outlives_the_interval_is_seen_within_it() -> None:
     assert 30.0 < p90 <= 40.0
 
 
-def test_the_calls_outside_watched_music_shrink_the_even_pollers_share() -> None:
-    # One hour watched; 400 calls the run made outside it in the same day.
+def test_the_bound_holds_the_worst_window_against_the_budget() -> None:
+    # Two watched hours on day 1, four on day 2: the reference is day 2's.
     def watched(t: float) -> bool:
-        return 3600 <= t < 7200
+        return 3600 <= t < 3 * 3600 or DAY_S + 3600 <= t < DAY_S + 5 * 3600
 
-    requests = [float(10_000 + i) for i in range(400)]
-    cheap = bound(
+    best = bound(
         start=0.0,
-        end=DAY_S,
+        end=2 * DAY_S,
         watched_music=watched,
-        requests=[],
-        lifetimes=[30.0],
+        lifetimes=[30.0, 6.0],
         budget=1000,
         least_s=1.0,
     )
-    dear = bound(
-        start=0.0,
-        end=DAY_S,
-        watched_music=watched,
-        requests=requests,
-        lifetimes=[30.0],
-        budget=1000,
-        least_s=1.0,
-    )
-    assert dear.other_calls == 400
-    assert dear.interval_s == 6.0 and cheap.interval_s == 3.6
-    assert dear.never_shown == 0.0
+    assert best.watched_h == 4.0
+    assert best.interval_s == 4 * 3600 / 1000
+    assert 0.0 < best.never_shown < 0.5
 
 
 def test_the_week_bench_refuses_fewer_than_one_seed_before_running_a_week() -> None:
