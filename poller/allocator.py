@@ -50,14 +50,14 @@ FREE_FRACTION = 0.10
 # Predicted ends are polled at once while the interval is shorter than this.
 END_FREE_S = 90.0
 # How far each hour of the profile leans from the mean of the days towards the busiest.
-CAUTION = 0.5
+CAUTION = 0.3
 # Demand going on now is expected to go on this long (a session, an overlay).
 PERSIST_S = 3600.0
 # Calls kept back from the allocation: the allocator never plans to the last call, and
 # plans the day with a reserve for the hours busier than the profile.
 MARGIN_FRACTION = 0.03
 MARGIN_MIN = 5
-RESERVE_FRACTION = 0.10
+RESERVE_FRACTION = 0.05
 RESERVE_S = 6 * 3600.0
 # Interest a one-shot view stands for: a reader may look again within this long.
 VIEW_INTEREST_S = 60.0
@@ -84,8 +84,8 @@ class Profile:
 
 def profile_from(days: Sequence[tuple[int, float, float]]) -> Profile:
     """The profile from observed hours `(hour index since the epoch, demand s, fixed
-    calls)`: each hour of the day is the mean of the days that saw it, raised halfway to
-    their busiest (sessions move from day to day: a calm hour yesterday may be today's
+    calls)`: each hour of the day is the mean of the days that saw it, raised 30 % of the
+    way to their busiest (sessions move from day to day: a calm hour yesterday may be today's
     busiest, and the calls spent then are not free again before tomorrow); an hour never
     seen keeps the prior."""
     demand: list[list[float]] = [[] for _ in range(HOURS)]

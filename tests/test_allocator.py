@@ -41,8 +41,8 @@ def test_a_tenth_of_the_budget_is_spent_at_poll_interval() -> None:
 
 def test_the_steady_interval_is_the_demand_over_the_calls_left_for_it() -> None:
     calls = [T0 - DAY + 1000 * i for i in range(200)]  # all free again within the day
-    # 6 h of demand a day, 4 fixed calls an hour, a reserve of a tenth kept back.
-    expected = 6 * 3600 / (1000 - 24 * 4 - 100)
+    # 6 h of demand a day, 4 fixed calls an hour, a reserve of a twentieth kept back.
+    expected = 6 * 3600 / (1000 - 24 * 4 - 50)
     assert abs(interval(calls, flat(900)) - expected) < 1.0
 
 
