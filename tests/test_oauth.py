@@ -215,6 +215,21 @@ async def run_auth_cli(
     return process, []
 
 
+async def printed_authorize_url(process: asyncio.subprocess.Process) -> tuple[str, list[str]]:
+    """The authorize URL `nowplaying auth` prints, and the lines up to it; then the short
+    wait for its callback listener."""
+    assert process.stdout is not None
+    lines: list[str] = []
+    while True:
+        line = (await asyncio.wait_for(process.stdout.readline(), 15)).decode()
+        assert line, "".join(lines)
+        lines.append(line)
+        match = re.search(r"(http://\S+/authorize\?\S+)", line)
+        if match:
+            await asyncio.sleep(0.3)
+            return match.group(1), lines
+
+
 async def test_the_terminal_flow_prints_the_env_block(
     live_sim: tuple[SimState, str], caplog: pytest.LogCaptureFixture
 ) -> None:
@@ -222,15 +237,7 @@ async def test_the_terminal_flow_prints_the_env_block(
     port = free_port()
     process, _ = await run_auth_cli(base, port)
     assert process.stdout is not None
-    url = None
-    lines: list[str] = []
-    while url is None:
-        line = (await asyncio.wait_for(process.stdout.readline(), 15)).decode()
-        assert line, "".join(lines)
-        lines.append(line)
-        match = re.search(r"(http://\S+/authorize\?\S+)", line)
-        url = match.group(1) if match else None
-    await asyncio.sleep(0.3)
+    url, lines = await printed_authorize_url(process)
     async with httpx.AsyncClient(follow_redirects=True) as client:
         r = await client.get(url)
         assert r.status_code == 200
@@ -278,13 +285,7 @@ async def test_the_terminal_flow_reports_a_denied_consent(live_sim: tuple[SimSta
     sim.consent = "deny"
     process, _ = await run_auth_cli(base, free_port())
     assert process.stdout is not None
-    url = None
-    while url is None:
-        line = (await asyncio.wait_for(process.stdout.readline(), 15)).decode()
-        assert line
-        match = re.search(r"(http://\S+/authorize\?\S+)", line)
-        url = match.group(1) if match else None
-    await asyncio.sleep(0.3)
+    url, _ = await printed_authorize_url(process)
     async with httpx.AsyncClient(follow_redirects=True) as client:
         await client.get(url)
     out = (await process.stdout.read()).decode()
@@ -327,13 +328,7 @@ async def test_the_terminal_flow_with_redis_down_says_so_and_makes_no_call(
         base, free_port(), REDIS_URL=f"redis://127.0.0.1:{free_port()}/0"
     )
     assert process.stdout is not None
-    url = None
-    while url is None:
-        line = (await asyncio.wait_for(process.stdout.readline(), 15)).decode()
-        assert line
-        match = re.search(r"(http://\S+/authorize\?\S+)", line)
-        url = match.group(1) if match else None
-    await asyncio.sleep(0.3)
+    url, _ = await printed_authorize_url(process)
     async with httpx.AsyncClient(follow_redirects=True) as client:
         await client.get(url)
     out = (await asyncio.wait_for(process.stdout.read(), 15)).decode()
@@ -366,13 +361,7 @@ async def test_a_quota_exceeded_in_the_terminal_flow_is_kept_in_redis_for_the_po
     sim, base = live_sim
     process, _ = await run_auth_cli(base, free_port(), REDIS_URL=redis_server.url)
     assert process.stdout is not None
-    url = None
-    while url is None:
-        line = (await asyncio.wait_for(process.stdout.readline(), 15)).decode()
-        assert line
-        match = re.search(r"(http://\S+/authorize\?\S+)", line)
-        url = match.group(1) if match else None
-    await asyncio.sleep(0.3)
+    url, _ = await printed_authorize_url(process)
     async with httpx.AsyncClient() as client:
         r = await client.get(url)
         assert r.status_code == 302, r.text
