@@ -225,7 +225,7 @@ class Poller:
             await self._safe(self._write_heartbeat())
 
     async def _write_heartbeat(self) -> None:
-        tokens = self.store.demo_tokens() if self.demo else self.store
+        tokens = self.spotify.token_store if self.spotify is not None else self.store
         record = await tokens.refresh_record()
         self.token_authorized_at = record.authorized_at
         now = self.now_ms()
