@@ -431,6 +431,20 @@ def measure(
         budget=min(scenario.budget, qw.SPOTIFY_QUOTA),
         least_s=settings_for(scenario).poll_interval,
     )
+    unwatched_views = [
+        (t, bisect.bisect_right(week.starts, t))
+        for t in viewers.readme
+        if outside(t) and playing_at(week, t) and not qw.watched_at(viewers, t)
+    ]
+    paying = even_bound.bound_paying_views(
+        start=T0,
+        end=T0 + days * DAY_S,
+        watched_music=lambda t: outside(t) and qw.watched_at(viewers, t) and playing_at(week, t),
+        views=unwatched_views,
+        lifetimes=lifetimes,
+        budget=min(scenario.budget, qw.SPOTIFY_QUOTA),
+        least_s=settings_for(scenario).poll_interval,
+    )
     outage_h = scenario.outage[1] / 3600 if scenario.outage else 0.0
     outage_calls = sum(1 for t in spotify.requests if down[0] <= t < down[1])
     return {
@@ -459,12 +473,16 @@ def measure(
         "even_watched_h": best.watched_h,
         "even_p90_s": best.p90_s,
         "even_missed": best.never_shown,
+        "paying_interval_s": paying.interval_s,
+        "paying_p90_s": paying.p90_s,
+        "paying_missed": paying.never_shown,
     }
 
 
 def verdict(m: dict[str, Any]) -> list[str]:
     """The targets this week misses (empty: all met); a miss that the even poller
-    (bench/even_bound.py) makes too is marked as the budget's, not the allocator's."""
+    (bench/even_bound.py) makes too is marked as the budget's, not the allocator's, and
+    one it makes once it pays for views and tokens, as the budget's once views are right."""
     missed = []
     if m["budget"] > qw.BUDGET:  # a budget above the quota: at most one lockout
         return ["lockouts"] if m["lockouts"] > 1 else []
@@ -474,15 +492,20 @@ def verdict(m: dict[str, Any]) -> list[str]:
         missed.append("dark")
     target = m["p90_target_s"]
     if m["stream_p90_s"] > target or m["view_p90_s"] > target:
-        missed.append("p90" + (" (so does the even poller)" if m["even_p90_s"] > target else ""))
+        missed.append("p90" + _beyond(m["even_p90_s"] > target, m["paying_p90_s"] > target))
     if m["stream_missed"] >= 0.02 or m["view_missed"] >= 0.02:
-        beyond = m["even_missed"] >= 0.02
-        missed.append("never shown" + (" (so does the even poller)" if beyond else ""))
+        missed.append("never shown" + _beyond(m["even_missed"] >= 0.02, m["paying_missed"] >= 0.02))
     if m["views_playing_right"] < 0.90:
         missed.append("views right")
     if m["idle_calls_per_hour"] > 8:
         missed.append("idle")
     return missed
+
+
+def _beyond(even: bool, paying: bool) -> str:
+    if even:
+        return " (so does the even poller)"
+    return " (so does the even poller paying for views)" if paying else ""
 
 
 def fmt(value: float) -> str:
@@ -494,8 +517,9 @@ def table(results: list[dict[str, Any]]) -> str:
         "| week | QUOTA_EXCEEDED (lockouts) | max calls in 24 h | h paused or stale while "
         "music played (longest) | unpredictable to a stream p50 / p90 s (never shown) | "
         "to a view p50 / p90 s (never shown) | views right while music played | idle calls "
-        "an hour | the even poller's best: interval s, p90 s (never shown) | targets |",
-        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---|",
+        "an hour | the even poller's best: interval s, p90 s (never shown) | paying for "
+        "views and tokens too | targets |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|",
     ]
     for m in results:
         missed = verdict(m)
@@ -509,6 +533,8 @@ def table(results: list[dict[str, Any]]) -> str:
             f"{100 * m['views_playing_right']:.1f} % | {m['idle_calls_per_hour']:.1f} | "
             f"{fmt(m['even_interval_s'])}, {fmt(m['even_p90_s'])} "
             f"({100 * m['even_missed']:.1f} %) | "
+            f"{fmt(m['paying_interval_s'])}, {fmt(m['paying_p90_s'])} "
+            f"({100 * m['paying_missed']:.1f} %) | "
             f"{'met' if not missed else '**missed: ' + ', '.join(missed) + '**'} |"
         )
     return "\n".join(rows)
