@@ -61,6 +61,10 @@ RESERVE_FRACTION = 0.05
 RESERVE_S = 6 * 3600.0
 # Interest a one-shot view stands for: a reader may look again within this long.
 VIEW_INTEREST_S = 60.0
+# An unwatched track end costs a call only while views come about once a minute, the last
+# of them within LOOKED_AT_S.
+END_VIEWS_PER_HOUR = 60
+LOOKED_AT_S = 300.0
 # Wake-ups after ten idle minutes: at most one call per this long (the web's own window),
 # and while views keep coming (one within the window before), per the longer one.
 IDLE_WAKE_S = 300.0
@@ -185,6 +189,16 @@ def demand_call_at(
     idle_gap = IDLE_BUSY_WAKE_S if busy else IDLE_WAKE_S
     gap = max(interval, idle_gap) if idle else max(MIN_DEMAND_S, interval)
     return max(now_ms, last_call_ms + int(gap * 1000))
+
+
+def end_for_views(views_last_hour: int, since_last_view_s: float | None) -> bool:
+    """Whether the predicted end of an item nobody streams is worth a call: only while
+    one-shot views come about once a minute, so that one likely lands within the web's
+    freshness window after it and is right at once. Rarer views ask for a poll of their
+    own anyway, and an end polled for them is a call spent on nobody (140 a day on the
+    heavy week, bench/weeks.py)."""
+    recent = since_last_view_s is not None and since_last_view_s < LOOKED_AT_S
+    return recent and views_last_hour >= END_VIEWS_PER_HOUR
 
 
 def stuck_delay(repolls: int) -> float:

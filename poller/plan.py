@@ -8,8 +8,9 @@ benchmark drive the same decisions through a simulated week.
 - watched (an SSE stream is open, or POLL_MODE=always): the paced interval (pacing.py),
   or just after the predicted end of the item when that comes sooner; after 10 minutes
   with nothing playing, IDLE_POLL_INTERVAL, stretched by the same pacing factor;
-- unwatched: just after the predicted end of the item while something plays and a
-  one-shot view came lately (`looked_at`), at most UNWATCHED_PLAYING_S apart;
+- unwatched: just after the predicted end of the item while something plays and one-shot
+  views keep coming (`views_coming`: about one a minute, allocator.end_for_views), else
+  at most UNWATCHED_PLAYING_S apart;
   UNWATCHED_IDLE_S when nothing plays. One-shot views wake the poller in between
   (shared/freshness.py), so with nobody looking a track end costs no call;
 - a 204 right after a playing item is confirmed CONFIRM_204_S later before it is shown
@@ -55,7 +56,7 @@ class Situation:
     confirming_204: bool = False
     allotted_s: float | None = None  # the allocator's interval for demand calls
     end_repolls: int = 0  # polls in a row that found the item playing at or past its end
-    looked_at: bool = True  # a one-shot view came lately (unwatched: ends are worth a call)
+    views_coming: bool = True  # views about once a minute (unwatched: ends are worth a call)
 
 
 @dataclass(frozen=True)
@@ -106,7 +107,7 @@ def next_poll(s: Situation) -> Plan:
     if stuck and end_s is not None:
         return Plan(end_s, "stuck")
     if is_playing(s.song):
-        if end_s is not None and end_s <= UNWATCHED_PLAYING_S and s.looked_at:
+        if end_s is not None and end_s <= UNWATCHED_PLAYING_S and s.views_coming:
             return Plan(end_s, "end")
         return Plan(UNWATCHED_PLAYING_S, "unwatched")
     return Plan(UNWATCHED_IDLE_S, "unwatched")

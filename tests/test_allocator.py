@@ -127,6 +127,21 @@ def stuck_calls(watched: bool, hours: float = 1.0) -> int:
     return calls
 
 
+def test_an_unwatched_track_end_is_polled_while_views_come_every_minute() -> None:
+    assert allocator.end_for_views(allocator.END_VIEWS_PER_HOUR, since_last_view_s=20.0)
+
+
+def test_an_unwatched_track_end_costs_no_call_when_views_are_rare() -> None:
+    # Eight views an hour: the next one asks for its own poll, well after the end.
+    assert not allocator.end_for_views(8, since_last_view_s=20.0)
+
+
+def test_an_unwatched_track_end_costs_no_call_once_views_stopped() -> None:
+    busy = allocator.END_VIEWS_PER_HOUR * 2
+    assert not allocator.end_for_views(busy, since_last_view_s=allocator.LOOKED_AT_S + 1)
+    assert not allocator.end_for_views(0, since_last_view_s=None)
+
+
 def test_a_stuck_track_costs_at_most_ten_calls_in_an_hour() -> None:
     assert stuck_calls(watched=False) <= 10
     assert stuck_calls(watched=False, hours=8) <= 10 + 7 * 3

@@ -115,11 +115,16 @@ def test_a_watched_poller_is_paced_when_the_budget_runs_down() -> None:
     assert plan.next_poll(situation(used=600)).delay_s == pytest.approx(25.0)
 
 
-def test_an_unwatched_playing_item_is_polled_at_its_predicted_end() -> None:
-    result = plan.next_poll(situation(watched=False))
+def test_an_unwatched_playing_item_is_polled_at_its_predicted_end_while_views_come() -> None:
+    result = plan.next_poll(situation(watched=False, views_coming=True))
     assert result.reason == "end" and result.delay_s == pytest.approx(
         (DURATION - 10_000) / 1000 + 0.4
     )
+
+
+def test_an_unwatched_playing_item_with_views_rare_is_not_polled_at_its_end() -> None:
+    result = plan.next_poll(situation(watched=False, views_coming=False))
+    assert result == plan.Plan(plan.UNWATCHED_PLAYING_S, "unwatched")
 
 
 def test_an_unwatched_poller_with_nothing_playing_polls_rarely() -> None:

@@ -46,7 +46,6 @@ from shared.store import Store
 log = logging.getLogger("nowplaying.poller")
 
 DEMAND_KINDS = ("watched", "view", "stream")
-LOOKED_AT_MS = 5 * 60_000  # a view this recent: someone may look again soon
 BUSY_WAKES = 7  # view wake-ups in an hour past which idle wake-ups coalesce wider
 
 
@@ -279,11 +278,18 @@ class SpotifySource:
             confirming_204=self.confirming_204,
             allotted_s=self.allotted_s,
             end_repolls=self.end_repolls,
-            looked_at=self.last_view_ms is not None and now_ms - self.last_view_ms < LOOKED_AT_MS,
+            views_coming=self._views_keep_coming(now_ms),
         )
         chosen = plan.next_poll(situation)
         self.next_kind = chosen.reason
         return chosen.delay_s
+
+    def _views_keep_coming(self, now_ms: int) -> bool:
+        """Whether an unwatched track end is worth a call now (allocator.end_for_views)."""
+        while self.view_wakes and self.view_wakes[0] <= now_ms - allocator.HOUR_MS:
+            self.view_wakes.popleft()
+        since = None if self.last_view_ms is None else (now_ms - self.last_view_ms) / 1000
+        return allocator.end_for_views(len(self.view_wakes), since)
 
     async def _allocate(self, now_ms: int, watched: bool, playing: bool) -> None:
         """Refresh the allocator's inputs from Redis and its interval."""
