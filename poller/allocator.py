@@ -51,6 +51,10 @@ FREE_FRACTION = 0.10
 END_FREE_S = 90.0
 # How far each hour of the profile leans from the mean of the days towards the busiest.
 CAUTION = 0.3
+# The hours of a day each lean towards their busiest, but a day holds no more than the
+# busiest whole day seen (days with this many hours recorded), times DAY_CAP.
+WHOLE_DAY_HOURS = 20
+DAY_CAP = 1.0
 # Demand going on now is expected to go on this long (a session, an overlay).
 PERSIST_S = 3600.0
 # Calls kept back from the allocation: the allocator never plans to the last call, and
@@ -84,6 +88,9 @@ class Profile:
 
     demand_s: tuple[float, ...] = (PRIOR_DEMAND_S,) * HOURS
     fixed: tuple[float, ...] = (PRIOR_FIXED,) * HOURS
+    # The busiest whole day seen (None before one was): what any 24 h may hold at most.
+    day_demand_s: float | None = None
+    day_fixed: float | None = None
 
 
 def profile_from(days: Sequence[tuple[int, float, float]]) -> Profile:
@@ -91,15 +98,24 @@ def profile_from(days: Sequence[tuple[int, float, float]]) -> Profile:
     calls)`: each hour of the day is the mean of the days that saw it, raised 30 % of the
     way to their busiest (sessions move from day to day: a calm hour yesterday may be today's
     busiest, and the calls spent then are not free again before tomorrow); an hour never
-    seen keeps the prior."""
+    seen keeps the prior. Raised hours sum to more than any day held (a 2-h session that
+    moves raises every hour it ever took), so a day's total is capped at the busiest whole
+    day seen: planning for the sum left calls unspent that then went out in bursts."""
     demand: list[list[float]] = [[] for _ in range(HOURS)]
     fixed: list[list[float]] = [[] for _ in range(HOURS)]
+    per_day: dict[int, list[float]] = {}
     for index, d, f in days:
-        demand[index % HOURS].append(max(0.0, min(3600.0, d)))
-        fixed[index % HOURS].append(max(0.0, f))
+        d, f = max(0.0, min(3600.0, d)), max(0.0, f)
+        demand[index % HOURS].append(d)
+        fixed[index % HOURS].append(f)
+        day = per_day.setdefault(index // HOURS, [0.0, 0.0, 0.0])
+        day[0], day[1], day[2] = day[0] + d, day[1] + f, day[2] + 1
+    whole = [day for day in per_day.values() if day[2] >= WHOLE_DAY_HOURS]
     return Profile(
         tuple(_cautious(v) if v else PRIOR_DEMAND_S for v in demand),
         tuple(_cautious(v) if v else PRIOR_FIXED for v in fixed),
+        max((day[0] for day in whole), default=None),
+        max((day[1] for day in whole), default=None),
     )
 
 
@@ -125,6 +141,10 @@ def _expected(
         total += per_hour * step / HOUR_MS
         t += step
     return total
+
+
+def _capped(expected: float, day: float | None) -> float:
+    return expected if day is None else min(expected, day * DAY_CAP)
 
 
 def margin(budget: int, ahead_ms: int = 0) -> float:
@@ -158,10 +178,14 @@ def interval_s(
     checkpoints += [now_ms + h * HOUR_MS for h in range(1, HOURS + 1)]
     for at in checkpoints:
         freed = bisect.bisect_right(calls, at - WINDOW_MS)
-        loose = left + freed - _expected(profile.fixed, now_ms, at) - margin(budget)
+        fixed = _capped(_expected(profile.fixed, now_ms, at), profile.day_fixed)
+        loose = left + freed - fixed - margin(budget)
         # The reserve is drawn on at a quarter of the pace, never all at once.
         available = max(loose - margin(budget, at - now_ms) + margin(budget), loose / 4)
         demand = _expected(profile.demand_s, now_ms, at, floor_until)
+        if profile.day_demand_s is not None:
+            floor = _expected((0.0,) * HOURS, now_ms, at, floor_until)
+            demand = min(demand, max(floor, profile.day_demand_s * DAY_CAP))
         if demand <= 0:
             continue
         if loose <= 0:

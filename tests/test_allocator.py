@@ -85,6 +85,34 @@ def test_the_profile_leans_towards_the_busiest_day_of_each_hour() -> None:
     assert profile.demand_s[3] == allocator.PRIOR_DEMAND_S  # never seen: the prior
 
 
+def moving_sessions(days: int) -> list[tuple[int, float, float]]:
+    """Two hours of demand a day that move: 08:00 one day, 20:00 the next, and so on."""
+    hours = []
+    for day in range(days):
+        busy = (8, 9) if day % 2 == 0 else (20, 21)
+        hours += [(day * 24 + h, 3600.0 if h in busy else 0.0, 4.0) for h in range(24)]
+    return hours
+
+
+def test_a_day_holds_no_more_demand_than_the_busiest_whole_day_seen() -> None:
+    profile = allocator.profile_from(moving_sessions(4))
+    assert profile.day_demand_s == 2 * 3600.0
+    # Each hour leans towards its busiest, so the hours sum to more than any day held.
+    assert sum(profile.demand_s) > 2 * 3600.0
+
+
+def test_sessions_that_move_are_planned_at_the_busiest_day_not_the_sum_of_busy_hours() -> None:
+    capped = allocator.profile_from(moving_sessions(4))
+    uncapped = allocator.Profile(capped.demand_s, capped.fixed)
+    calls = [T0 - DAY + 60_000 * i for i in range(500)]  # all free again within the day
+    assert interval(calls, capped) < interval(calls, uncapped)
+
+
+def test_a_profile_without_a_whole_day_has_no_day_cap() -> None:
+    profile = allocator.profile_from(moving_sessions(1)[:12])
+    assert profile.day_demand_s is None and profile.day_fixed is None
+
+
 # -- wake-ups -----------------------------------------------------------------------------
 
 
