@@ -305,3 +305,50 @@ def test_the_access_log_masks_the_webhook_token() -> None:
         if isinstance(f, RedactingFilter):
             f.filter(record)
     assert TOKEN not in record.getMessage() and "token=***" in record.getMessage()
+
+
+# -- from a browser: CORS ----------------------------------------------------------------------
+
+PAGE = "https://me.dev"
+PUSH_PREFLIGHT = {
+    "Origin": PAGE,
+    "Access-Control-Request-Method": "POST",
+    "Access-Control-Request-Headers": "authorization, content-type",
+}
+
+
+@pytest.mark.parametrize("origins", [(PAGE,), ("*",)], ids=["one-origin", "any-origin"])
+async def test_a_browser_preflight_for_a_push_is_allowed_with_authorization(
+    fake_store: Store, origins: tuple[str, ...]
+) -> None:
+    async with client(fake_store, cors_origins=origins) as c:
+        r = await c.options("/api/ingest", headers=PUSH_PREFLIGHT)
+    assert r.status_code == 200, r.text
+    assert r.headers["access-control-allow-origin"] in (PAGE, "*")
+    assert "POST" in r.headers["access-control-allow-methods"]
+    allowed = {h.strip().lower() for h in r.headers["access-control-allow-headers"].split(",")}
+    assert {"authorization", "content-type"} <= allowed
+
+
+async def test_a_push_from_an_allowed_origin_is_readable_by_the_page(fake_store: Store) -> None:
+    async with client(fake_store, cors_origins=(PAGE,)) as c:
+        r = await c.post(
+            "/api/ingest", json=fixture("plain_playing"), headers=BEARER | {"Origin": PAGE}
+        )
+    assert r.status_code == 200 and r.headers["access-control-allow-origin"] == PAGE
+
+
+async def test_a_push_preflight_from_another_origin_is_not_allowed(fake_store: Store) -> None:
+    async with client(fake_store, cors_origins=(PAGE,)) as c:
+        r = await c.options("/api/ingest", headers=PUSH_PREFLIGHT | {"Origin": "https://evil.dev"})
+    assert "access-control-allow-origin" not in r.headers
+
+
+async def test_with_ingest_disabled_a_push_preflight_is_refused_as_for_any_api_path(
+    fake_store: Store,
+) -> None:
+    async with client(fake_store, ingest_token=None) as c:
+        ingest = await c.options("/api/ingest", headers=PUSH_PREFLIGHT)
+        other = await c.options("/api/nothing-here", headers=PUSH_PREFLIGHT)
+    assert ingest.status_code == other.status_code != 200
+    assert ingest.text == other.text

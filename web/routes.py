@@ -95,6 +95,9 @@ ROUTES: tuple[RoutePolicy, ...] = (
 )
 BY_PATH = {route.path: route for route in ROUTES}
 BODY_LIMITS = {route.path: route.body_limit for route in ROUTES if route.body_limit}
+# The CORS routes that take a POST (push ingest): a browser script's preflight for them asks
+# for POST with Authorization and Content-Type (web/cors.py).
+CORS_POST_PATHS = frozenset(route.path for route in ROUTES if route.cors and route.body_limit)
 RAW_PATHS = frozenset(route.path for route in ROUTES if route.raw)
 PATHS = frozenset(BY_PATH)
 INGEST_PATHS = frozenset(
