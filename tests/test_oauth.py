@@ -403,3 +403,17 @@ async def test_after_a_rate_limited_code_exchange_the_callback_makes_no_call_unt
         again = await follow_to_callback(client, web, await start_login(client, web))
     assert again.status_code == 503 and "rate-limit" in again.text
     assert sim.calls["token"] == calls and sim.calls_while_blocked == 0
+
+
+async def test_the_terminal_flow_says_a_rate_limited_code_exchange_is_to_be_tried_later(
+    live_sim: tuple[SimState, str],
+) -> None:
+    sim, base = live_sim
+    sim.faults.append(Fault("token", status=429))
+    process, _ = await run_auth_cli(base, free_port())
+    assert process.stdout is not None
+    url, _ = await printed_authorize_url(process)
+    async with httpx.AsyncClient(follow_redirects=True) as client:
+        await client.get(url)
+    out = (await asyncio.wait_for(process.stdout.read(), 15)).decode()
+    assert await process.wait() == 1 and "rate-limited" in out and "try again later" in out
