@@ -27,6 +27,7 @@ from shared.spotify import (
     InvalidClient,
     InvalidGrant,
     Paused,
+    RateLimited,
     SpotifyError,
     TokenGrant,
     token_client,
@@ -206,6 +207,12 @@ async def run_auth(settings: Settings, *, open_browser: bool, timeout_s: float) 
                 f"Redis at REDIS_URL did not answer ({type(exc).__name__}): the code exchange "
                 "is a call of the daily budget counted there, so it was not made; start Redis "
                 "(or correct REDIS_URL) and run `nowplaying auth` again"
+            ) from None
+        except RateLimited as exc:
+            until = time.strftime("%H:%M:%S UTC", time.gmtime(exc.until_s))
+            raise AuthFailed(
+                f"Spotify rate-limited the code exchange (429): no call until {until}; "
+                "try again later with `nowplaying auth`"
             ) from None
         except InvalidClient:
             raise AuthFailed(

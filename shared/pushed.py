@@ -221,8 +221,12 @@ def now_playing(
     position_ms: int | None = None,
     playing: bool = True,
 ) -> Pushed:
-    """A new playing item replaces whatever played (the latest ended play is kept)."""
+    """A new playing item replaces whatever played (the latest ended play is kept). The
+    item already playing, told again (clients resend `playing_now` periodically) before
+    its end and with no position, goes on where it is: no reset to 0, no new play."""
     base = previous or Pushed()
+    if position_ms is None and previous is not None and still_playing(previous, song, now_ms):
+        return _told_again(previous, song, now_ms, playing)
     duration = song["durationMs"]
     if duration is not None and position_ms is not None:
         position_ms = min(position_ms, duration)
@@ -233,6 +237,44 @@ def now_playing(
         expires_at=expiry(now_ms, duration, position_ms) if playing else now_ms + PAUSED_MS,
         playing=playing,
         position_ms=position_ms or 0,
+    )
+
+
+def same_release(a: Song, b: Song) -> bool:
+    """One item told twice as it plays: same type, track, artists and release."""
+    return (
+        a["type"] == b["type"]
+        and same_item(a, b)
+        and a["album"].casefold() == b["album"].casefold()
+    )
+
+
+def still_playing(record: Pushed, song: Song, now_ms: int) -> bool:
+    """Whether `song` is the record's item and that item has not ended yet at `now_ms`."""
+    item = record.item
+    return item is not None and now_ms < record.expires_at and same_release(item, song)
+
+
+def _told_again(previous: Pushed, song: Song, now_ms: int, playing: bool) -> Pushed:
+    """The item as told again: its newest details, its position extrapolated (a duration
+    the repeat leaves out is kept). While it keeps playing, nothing about its timing
+    changes; a pause or a resume takes its position at `now_ms`."""
+    item = previous.item
+    duration = song["durationMs"]
+    if duration is None and item is not None:
+        duration = item["durationMs"]
+    song = song | {"durationMs": duration}
+    if previous.playing and playing:
+        ends = expiry(previous.received_at, duration, previous.position_ms)
+        return replace(previous, item=song, expires_at=ends)
+    position = position_at(previous, now_ms)
+    return replace(
+        previous,
+        item=song,
+        received_at=now_ms,
+        expires_at=expiry(now_ms, duration, position) if playing else now_ms + PAUSED_MS,
+        playing=playing,
+        position_ms=position,
     )
 
 

@@ -32,3 +32,41 @@ async def test_the_admin_sign_in_form_is_read_under_uvicorn(fake_store: Store) -
     assert signed.status_code != 413 and signed.status_code < 500
     assert other.status_code == 413
     await runtime.http.aclose()
+
+
+INGEST_ROUTES = (
+    ("POST", "/1/submit-listens"),
+    ("GET", "/1/validate-token"),
+    ("GET", "/1/user/nowplaying/playing-now"),
+    ("POST", "/api/ingest"),
+    ("POST", "/api/ingest/webscrobbler"),
+)
+
+
+async def test_with_ingest_disabled_a_large_body_to_any_ingest_route_is_404(
+    fake_store: Store,
+) -> None:
+    """The contract's "ingest disabled" 404 wins over the 64 KiB limit (and over the 400
+    for a body on GET): no ingest route may show that it exists."""
+    settings = Settings(redis_prefix=fake_store.keys.prefix)
+    runtime = WebRuntime(settings, fake_store)
+    app = build_app(runtime)
+    body = b"x" * (64 * 1024 + 1)
+    async with serve(app, **uvicorn_options(settings)) as url, httpx.AsyncClient() as http:
+        statuses = {
+            path: (await http.request(method, f"{url}{path}", content=body)).status_code
+            for method, path in INGEST_ROUTES
+        }
+    assert statuses == {path: 404 for _, path in INGEST_ROUTES}
+    await runtime.http.aclose()
+
+
+async def test_with_ingest_enabled_a_body_past_64_kib_is_still_413(fake_store: Store) -> None:
+    settings = Settings(redis_prefix=fake_store.keys.prefix, ingest_token="i" * 32)
+    runtime = WebRuntime(settings, fake_store)
+    app = build_app(runtime)
+    body = b"x" * (64 * 1024 + 1)
+    async with serve(app, **uvicorn_options(settings)) as url, httpx.AsyncClient() as http:
+        answer = await http.post(f"{url}/api/ingest", content=body)
+    assert answer.status_code == 413
+    await runtime.http.aclose()

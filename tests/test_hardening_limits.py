@@ -117,24 +117,38 @@ async def test_an_unparsable_request_is_answered_400_with_the_headers_of_every_a
     assert b"\r\nreferrer-policy: no-referrer" in head
 
 
+@contextlib.asynccontextmanager
+async def at_the_connection_cap(
+    store: Store,
+) -> AsyncIterator[tuple[str, asyncio.StreamReader, asyncio.StreamWriter]]:
+    """A server whose connection cap (uvicorn's `limit_concurrency`, 2 here) is met: a
+    stream open on the connection yielded (its first event read), an idle one beside it."""
+    settings = Settings(redis_prefix=store.keys.prefix)
+    runtime = WebRuntime(settings, store)
+    options = uvicorn_options(settings) | {"limit_concurrency": 2}
+    try:
+        async with serve(build_app(runtime), **options) as base:
+            parts = urlsplit(base)
+            reader, writer = await asyncio.open_connection(parts.hostname, parts.port)
+            writer.write(b"GET /api/stream HTTP/1.1\r\nHost: t\r\n\r\n")
+            await asyncio.wait_for(reader.readuntil(b"event: now-playing"), 5)
+            _, idle = await asyncio.open_connection(parts.hostname, parts.port)
+            await asyncio.sleep(0.2)  # accepted: the cap is met
+            try:
+                yield base, reader, writer
+            finally:
+                writer.close()
+                idle.close()
+    finally:
+        await runtime.http.aclose()
+
+
 async def test_the_connection_cap_refusal_carries_the_headers_of_every_answer(
     fake_store: Store,
 ) -> None:
     """uvicorn's own 503 past `limit_concurrency` carries neither header: it is ours."""
-    settings = Settings(redis_prefix=fake_store.keys.prefix)
-    runtime = WebRuntime(settings, fake_store)
-    options = uvicorn_options(settings) | {"limit_concurrency": 2}
-    async with (
-        serve(build_app(runtime), **options) as base,
-        httpx.AsyncClient(timeout=5) as client,
-        contextlib.AsyncExitStack() as stack,
-    ):
-        assert (await open_stream(client, base, stack)).status_code == 200
-        _, idle = await asyncio.open_connection(urlsplit(base).hostname, urlsplit(base).port)
-        await asyncio.sleep(0.2)
+    async with at_the_connection_cap(fake_store) as (base, _, _):
         refused = await raw_request(base, b"GET /healthz HTTP/1.1\r\nHost: t\r\n\r\n")
-        idle.close()
-    await runtime.http.aclose()
     head = refused.split(b"\r\n\r\n", 1)[0].lower()
     assert head.startswith(b"http/1.1 503 ")
     assert b"\r\nx-content-type-options: nosniff\r\n" in head
@@ -380,23 +394,11 @@ async def test_an_unparsable_request_after_a_finished_answer_is_still_answered_4
 async def test_a_request_pipelined_past_the_connection_cap_never_writes_a_503_into_a_stream(
     fake_store: Store,
 ) -> None:
-    settings = Settings(redis_prefix=fake_store.keys.prefix)
-    runtime = WebRuntime(settings, fake_store)
-    options = uvicorn_options(settings) | {"limit_concurrency": 2}
-    async with serve(build_app(runtime), **options) as base:
-        parts = urlsplit(base)
-        reader, writer = await asyncio.open_connection(parts.hostname, parts.port)
-        writer.write(b"GET /api/stream HTTP/1.1\r\nHost: t\r\n\r\n")
-        await asyncio.wait_for(reader.readuntil(b"event: now-playing"), 5)
-        _, idle = await asyncio.open_connection(parts.hostname, parts.port)  # the cap is met
-        await asyncio.sleep(0.2)
+    async with at_the_connection_cap(fake_store) as (_, reader, writer):
         writer.write(b"GET /healthz HTTP/1.1\r\nHost: t\r\n\r\n")  # pipelined
         rest = b""
         with contextlib.suppress(TimeoutError):
             rest = await asyncio.wait_for(reader.read(), 2)  # closed, or still streaming
-        writer.close()
-        idle.close()
-    await runtime.http.aclose()
     assert b"HTTP/1.1 503" not in rest
 
 

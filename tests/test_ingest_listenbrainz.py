@@ -126,6 +126,16 @@ async def test_a_new_playing_now_replaces_the_playing_item(fake_store: Store) ->
     assert (await now_song(fake_store))["name"] == "Runaway"
 
 
+async def test_playing_now_resent_for_the_playing_item_keeps_its_start(fake_store: Store) -> None:
+    async with client(fake_store) as c:
+        await c.post("/1/submit-listens", content=raw("lb_navidrome_playing_now"), headers=AUTH)
+        first = await read_pushed(fake_store)
+        await c.post("/1/submit-listens", content=raw("lb_navidrome_playing_now"), headers=AUTH)
+        again = await read_pushed(fake_store)
+    assert first is not None and again is not None
+    assert (again.received_at, again.position_ms) == (first.received_at, first.position_ms)
+
+
 async def test_playing_now_answers_as_listenbrainz(fake_store: Store) -> None:
     async with client(fake_store) as c:
         empty = await c.get(f"/1/user/{USER}/playing-now")

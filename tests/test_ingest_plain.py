@@ -40,13 +40,11 @@ async def test_the_plain_shape_with_position_art_and_link(fake_store: Store) -> 
 @pytest.mark.parametrize(
     "image",
     [
-        "http://i.scdn.co/image/abc",  # not https
         "https://127.0.0.1/x.png",  # not an image host the art policy accepts
         "https://evil.example/cover.jpg",
-        "javascript:alert(1)",
     ],
 )
-async def test_art_must_be_https_on_an_accepted_host_else_none(
+async def test_https_art_on_a_host_the_art_policy_refuses_is_none(
     fake_store: Store, image: str
 ) -> None:
     async with client(fake_store) as c:
@@ -93,6 +91,14 @@ BAD_PLAIN: list[tuple[object, str]] = [
     ({"name": "T", "artists": ["A"], "isPlaying": "yes"}, "isPlaying"),
     ({"name": "T", "artists": ["A"], "type": "song"}, "type"),
     ({"name": "T", "artists": ["A"], "imageUrl": 7}, "imageUrl"),
+    ({"name": "T", "artists": ["A"], "imageUrl": "http://i.scdn.co/image/abc"}, "imageUrl"),
+    ({"name": "T", "artists": ["A"], "imageUrl": "javascript:alert(1)"}, "imageUrl"),
+    ({"name": "T", "artists": ["A"], "imageUrl": "https://[::1/x"}, "imageUrl"),
+    ({"name": "T", "artists": ["A"], "url": 7}, "url"),
+    ({"name": "T", "artists": ["A"], "url": "javascript:alert(1)"}, "url"),
+    ({"name": "T", "artists": ["A"], "durationMs": True}, "durationMs"),
+    ({"name": "T", "artists": ["A"], "durationMs": 1e300}, "durationMs"),
+    ({"name": "T", "artists": ["A"], "clear": "yes"}, "clear"),
     ({"name": "T", "artists": ["A"], "album": ["x"]}, "album"),
     ({}, "name"),
     ([], "json object"),
@@ -299,3 +305,50 @@ def test_the_access_log_masks_the_webhook_token() -> None:
         if isinstance(f, RedactingFilter):
             f.filter(record)
     assert TOKEN not in record.getMessage() and "token=***" in record.getMessage()
+
+
+# -- from a browser: CORS ----------------------------------------------------------------------
+
+PAGE = "https://me.dev"
+PUSH_PREFLIGHT = {
+    "Origin": PAGE,
+    "Access-Control-Request-Method": "POST",
+    "Access-Control-Request-Headers": "authorization, content-type",
+}
+
+
+@pytest.mark.parametrize("origins", [(PAGE,), ("*",)], ids=["one-origin", "any-origin"])
+async def test_a_browser_preflight_for_a_push_is_allowed_with_authorization(
+    fake_store: Store, origins: tuple[str, ...]
+) -> None:
+    async with client(fake_store, cors_origins=origins) as c:
+        r = await c.options("/api/ingest", headers=PUSH_PREFLIGHT)
+    assert r.status_code == 200, r.text
+    assert r.headers["access-control-allow-origin"] in (PAGE, "*")
+    assert "POST" in r.headers["access-control-allow-methods"]
+    allowed = {h.strip().lower() for h in r.headers["access-control-allow-headers"].split(",")}
+    assert {"authorization", "content-type"} <= allowed
+
+
+async def test_a_push_from_an_allowed_origin_is_readable_by_the_page(fake_store: Store) -> None:
+    async with client(fake_store, cors_origins=(PAGE,)) as c:
+        r = await c.post(
+            "/api/ingest", json=fixture("plain_playing"), headers=BEARER | {"Origin": PAGE}
+        )
+    assert r.status_code == 200 and r.headers["access-control-allow-origin"] == PAGE
+
+
+async def test_a_push_preflight_from_another_origin_is_not_allowed(fake_store: Store) -> None:
+    async with client(fake_store, cors_origins=(PAGE,)) as c:
+        r = await c.options("/api/ingest", headers=PUSH_PREFLIGHT | {"Origin": "https://evil.dev"})
+    assert "access-control-allow-origin" not in r.headers
+
+
+async def test_with_ingest_disabled_a_push_preflight_is_refused_as_for_any_api_path(
+    fake_store: Store,
+) -> None:
+    async with client(fake_store, ingest_token=None) as c:
+        ingest = await c.options("/api/ingest", headers=PUSH_PREFLIGHT)
+        other = await c.options("/api/nothing-here", headers=PUSH_PREFLIGHT)
+    assert ingest.status_code == other.status_code != 200
+    assert ingest.text == other.text

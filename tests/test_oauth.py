@@ -18,6 +18,7 @@ import pytest
 from nowplaying.simulator.spotify import (
     DEFAULT_CLIENT_ID,
     DEFAULT_CLIENT_SECRET,
+    Fault,
     Quota,
     SimState,
     build_app,
@@ -375,3 +376,44 @@ async def test_a_quota_exceeded_in_the_terminal_flow_is_kept_in_redis_for_the_po
     finally:
         await store.close()
     assert pause is not None and pause.reason == "quota"
+
+
+@pytest.mark.parametrize("retry_after", [120, None], ids=["retry-after", "no-retry-after"])
+async def test_a_rate_limited_code_exchange_says_try_again_later_not_code_rejected(
+    web: str, fake_store: Store, live_sim: tuple[SimState, str], retry_after: int | None
+) -> None:
+    sim, _ = live_sim
+    sim.faults.append(Fault("token", status=429, retry_after=retry_after))
+    async with httpx.AsyncClient() as client:
+        r = await follow_to_callback(client, web, await start_login(client, web))
+    assert r.status_code == 503 and "rate-limit" in r.text and "try again later" in r.text
+    assert "rejected" not in r.text.lower()
+    assert int(r.headers["retry-after"]) > 0
+    assert (await fake_store.refresh_record()).token is None
+
+
+async def test_after_a_rate_limited_code_exchange_the_callback_makes_no_call_until_it_ends(
+    web: str, live_sim: tuple[SimState, str]
+) -> None:
+    sim, _ = live_sim
+    sim.faults.append(Fault("token", status=429))  # no Retry-After: 30 s
+    async with httpx.AsyncClient() as client:
+        await follow_to_callback(client, web, await start_login(client, web))
+        calls = sim.calls["token"]
+        again = await follow_to_callback(client, web, await start_login(client, web))
+    assert again.status_code == 503 and "rate-limit" in again.text
+    assert sim.calls["token"] == calls and sim.calls_while_blocked == 0
+
+
+async def test_the_terminal_flow_says_a_rate_limited_code_exchange_is_to_be_tried_later(
+    live_sim: tuple[SimState, str],
+) -> None:
+    sim, base = live_sim
+    sim.faults.append(Fault("token", status=429))
+    process, _ = await run_auth_cli(base, free_port())
+    assert process.stdout is not None
+    url, _ = await printed_authorize_url(process)
+    async with httpx.AsyncClient(follow_redirects=True) as client:
+        await client.get(url)
+    out = (await asyncio.wait_for(process.stdout.read(), 15)).decode()
+    assert await process.wait() == 1 and "rate-limited" in out and "try again later" in out

@@ -10,7 +10,7 @@ from typing import Any
 import httpx
 import pytest
 
-from poller import push_wake
+from poller import history, push_wake
 from poller.failover import Status, choose
 from poller.providers.push import build
 from poller.service import Poller
@@ -73,6 +73,61 @@ def test_pause_freezes_the_position_and_resume_goes_on_from_it() -> None:
     again = resumed(held, T0 + 600_000)
     assert again is not None and again.expires_at == T0 + 600_000 + 170_000
     assert paused(None, T0) is None and resumed(Pushed(), T0) is None
+
+
+def test_the_playing_item_told_again_keeps_its_position() -> None:
+    record = now_playing(None, track(), T0)
+    again = now_playing(record, track(), T0 + 60_000)  # a client's periodic resend
+    song = song_at(again, T0 + 60_000)
+    assert song is not None and song["isPlaying"]
+    assert song["progressMs"] + (T0 + 60_000 - song["progressAt"]) == 60_000
+    assert again.expires_at == T0 + 200_000  # it still ends when it would have
+
+
+def test_the_playing_item_told_again_starts_no_new_history_session() -> None:
+    record = now_playing(None, track(), T0)
+    first = history.observe(None, song_at(record, T0 + 1_000), T0 + 1_000)
+    again = now_playing(record, track(), T0 + 190_000)  # resent near its end
+    step = history.observe(first.open, song_at(again, T0 + 191_000), T0 + 191_000)
+    assert step.ended == [] and step.open is not None
+    assert step.open["session"]["id"] == first.open["session"]["id"]  # type: ignore[index]
+
+
+def test_the_paused_item_told_playing_again_resumes_from_its_position() -> None:
+    held = paused(now_playing(None, track(), T0), T0 + 30_000)
+    again = now_playing(held, track(), T0 + 90_000)
+    song = song_at(again, T0 + 90_000)
+    assert song is not None and song["isPlaying"] and song["progressMs"] == 30_000
+
+
+def test_another_item_told_starts_from_zero() -> None:
+    record = now_playing(None, track("One"), T0)
+    other = now_playing(record, track("Two"), T0 + 60_000)
+    song = song_at(other, T0 + 60_000)
+    assert song is not None and song["name"] == "Two"
+    assert song["progressMs"] == 0 and song["progressAt"] == T0 + 60_000
+
+
+def test_the_same_track_from_another_release_starts_from_zero() -> None:
+    record = now_playing(None, track(), T0)
+    live = make_song(name="Song", artists=["Artist"], album="Live", duration_ms=200_000)
+    song = song_at(now_playing(record, live, T0 + 60_000), T0 + 60_000)
+    assert song is not None and song["progressAt"] == T0 + 60_000 and song["progressMs"] == 0
+
+
+def test_the_same_item_told_after_its_duration_passed_starts_from_zero() -> None:
+    record = now_playing(None, track(), T0)
+    again = now_playing(record, track(), T0 + 250_000)  # played through, then on repeat
+    song = song_at(again, T0 + 250_000)
+    assert song is not None and song["progressMs"] == 0 and song["progressAt"] == T0 + 250_000
+    assert again.expires_at == T0 + 450_000
+
+
+def test_the_playing_item_told_again_with_a_position_takes_that_position() -> None:
+    record = now_playing(None, track(), T0)
+    seek = now_playing(record, track(), T0 + 60_000, position_ms=10_000)
+    song = song_at(seek, T0 + 60_000)
+    assert song is not None and song["progressMs"] == 10_000
 
 
 def test_a_single_for_the_playing_item_does_not_end_it_a_late_one_neither() -> None:

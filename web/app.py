@@ -26,6 +26,7 @@ from web.hot import NowPlayingEndpoint, RawRoutes
 from web.ingest import Ingest
 from web.og import OgImage
 from web.pages import Pages
+from web.routes import CORS_POST_PATHS
 from web.runtime import WebRuntime
 from web.setup import Setup
 from web.sse import StreamEndpoint
@@ -60,7 +61,10 @@ def build_app(runtime: WebRuntime, extra_routes: list[BaseRoute] | None = None) 
     """
     settings, hub = runtime.settings, runtime.hub
     protect_access_log(settings.secrets())
-    cors = Cors(settings.cors_origins)
+    # A POST preflight for the ingest routes only while they exist (else refused as for
+    # any other /api/* path, so a preflight does not tell that they are there).
+    post_paths = CORS_POST_PATHS if settings.ingest_token else ()
+    cors = Cors(settings.cors_origins, post_paths=post_paths)
     now_playing = NowPlayingEndpoint(hub, on_read=runtime.ask_fresh)
     stream = StreamGate(StreamEndpoint(hub, runtime.metrics, cors), runtime.limiter)
     pages = Pages()

@@ -36,6 +36,7 @@ class PolicyHeaders:
         self.cors = cors
         self.count = count
         self.preflight = cors.preflight(app)
+        self.post_preflight = cors.preflight(app, post=True)
         # Per table path: its row, its metric label and its security headers, once.
         self.known = {r.path: (r, metric_label(r.path), security_headers(r)) for r in ROUTES}
 
@@ -50,14 +51,16 @@ class PolicyHeaders:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        route, label, security = self._route(scope["path"])
+        path = scope["path"]
+        route, label, security = self._route(path)
         extra = security
         if route.cors:
             origin = header(scope, b"origin")
             if scope["method"] == "OPTIONS" and origin is not None:
                 request = Headers(scope=scope)
                 if "access-control-request-method" in request:
-                    answer = self.preflight.preflight_response(request_headers=request)
+                    asked = self.post_preflight if path in self.cors.post_paths else self.preflight
+                    answer = asked.preflight_response(request_headers=request)
                     await answer(scope, receive, self._sending(send, label, security))
                     return
             extra = security + self.cors.headers(origin)

@@ -29,7 +29,10 @@ Also before the app:
 - a body is refused from its head, before a byte of it is read: on GET or HEAD with 400,
   elsewhere with 413 when its Content-Length is past the route's limit (`body_limits`,
   0 for a route not listed: no route of this app takes a body). A chunked body, whose
-  size the head does not say, is counted as it arrives and cut at the limit;
+  size the head does not say, is counted as it arrives and cut at the limit. While
+  INGEST_TOKEN is unset (`ingest_disabled`), a body sent to an ingest route is answered
+  404 from its head instead, whatever its size: the contract's "ingest disabled" 404
+  wins over 413 and 400, as the app answers every ingest request without a body;
 - a cap on the connections one client address (IPv6: one CLIENT_IPV6_PREFIX network)
   holds open, checked when the connection is accepted, in front of uvicorn's global cap:
   past it, 503 and closed. A peer in FORWARDED_ALLOW_IPS (the proxy, carrying everyone)
@@ -60,7 +63,7 @@ from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
 from shared.config import Settings
 from web.refusal_log import INTERVAL_S, CountingFilter, RefusalLog
-from web.routes import BODY_LIMITS
+from web.routes import BODY_LIMITS, is_ingest_path
 from web.stream_limits import IPV6_PREFIX, client_key
 
 log = logging.getLogger("nowplaying.web")
@@ -84,6 +87,7 @@ TOO_LARGE = _answer(431, "Request Header Fields Too Large")
 TIMEOUT = _answer(408, "Request Timeout")
 BODY_ON_GET = _answer(400, "Bad Request")  # also the answer to an unparsable request
 BODY_TOO_LARGE = _answer(413, "Content Too Large")
+NOT_FOUND = _answer(404, "Not Found")
 BUSY = _answer(503, "Service Unavailable")
 BODY_HEADERS = (b"content-length", b"transfer-encoding")
 FORWARDED_FOR = b"x-forwarded-for"
@@ -137,6 +141,7 @@ class LimitedHttpToolsProtocol(HttpToolsProtocol):
     head_timeout_s = 10.0  # the whole request's deadline, head and body
     body_limits: Mapping[str, int] = {}  # path: largest body in bytes; unlisted: 0
     max_connections_per_client = 0  # 0: no per-address cap
+    ingest_disabled = False  # INGEST_TOKEN unset: a body to an ingest route is a 404
     ipv6_prefix = IPV6_PREFIX
     trusted: Any = None  # peers exempt from the per-address cap (FORWARDED_ALLOW_IPS)
     open_by_client: ClassVar[Counter[str]] = Counter()  # per configured class (protocol_class)
@@ -319,11 +324,15 @@ class LimitedHttpToolsProtocol(HttpToolsProtocol):
 
     def _allow_body(self) -> bool:
         """Whether the body this head announces may be read; if not, it is refused."""
+        path = httptools.parse_url(self.url).path.decode("ascii", "replace")
+        if self.ingest_disabled and is_ingest_path(path):
+            self._count("ingest_disabled")
+            self._refuse(NOT_FOUND)
+            return False
         if self.parser.get_method() in (b"GET", b"HEAD"):
             self._count("body_on_get")
             self._refuse(BODY_ON_GET)
             return False
-        path = httptools.parse_url(self.url).path.decode("ascii", "replace")
         limit = self.body_limits.get(path, 0)
         length = -1  # chunked: counted as it arrives
         for name, value in self.headers:
@@ -367,6 +376,7 @@ def protocol_class(
     max_connections_per_client: int = 0,
     ipv6_prefix: int = IPV6_PREFIX,
     forwarded_allow_ips: str | None = None,
+    ingest_disabled: bool = False,
 ) -> type[LimitedHttpToolsProtocol]:
     """The protocol with these limits (uvicorn takes a class, and builds one per socket).
     Each class counts its own open connections per address."""
@@ -376,6 +386,7 @@ def protocol_class(
         "body_limits": dict(body_limits or {}),
         "max_connections_per_client": max_connections_per_client,
         "ipv6_prefix": ipv6_prefix,
+        "ingest_disabled": ingest_disabled,
         "trusted": None if forwarded_allow_ips is None else _TrustedHosts(forwarded_allow_ips),
         "open_by_client": Counter(),
     }
@@ -398,6 +409,7 @@ def uvicorn_options(settings: Settings, file_descriptors: int | None = None) -> 
         max_connections_per_client=settings.max_connections_per_client,
         ipv6_prefix=settings.client_ipv6_prefix,
         forwarded_allow_ips=settings.forwarded_allow_ips,
+        ingest_disabled=not settings.ingest_token,
     )
     return {
         "http": protocol,

@@ -95,8 +95,14 @@ ROUTES: tuple[RoutePolicy, ...] = (
 )
 BY_PATH = {route.path: route for route in ROUTES}
 BODY_LIMITS = {route.path: route.body_limit for route in ROUTES if route.body_limit}
+# The CORS routes that take a POST (push ingest): a browser script's preflight for them asks
+# for POST with Authorization and Content-Type (web/cors.py).
+CORS_POST_PATHS = frozenset(route.path for route in ROUTES if route.cors and route.body_limit)
 RAW_PATHS = frozenset(route.path for route in ROUTES if route.raw)
 PATHS = frozenset(BY_PATH)
+INGEST_PATHS = frozenset(
+    ("/1/submit-listens", "/1/validate-token", "/api/ingest", "/api/ingest/webscrobbler")
+)
 API_PREFIX = "/api/"  # the contract: every /api/* answers CORS, a future one too
 OTHER = RoutePolicy("")
 
@@ -108,6 +114,14 @@ def policy_for(path: str) -> RoutePolicy:
     if route is not None:
         return route
     return RoutePolicy(path, cors=True) if path.startswith(API_PREFIX) else OTHER
+
+
+def is_ingest_path(path: str) -> bool:
+    """Whether `path` is one of the push ingest routes (the playing-now template too)."""
+    if path in INGEST_PATHS:
+        return True
+    user, sep, rest = path.removeprefix("/1/user/").partition("/")
+    return path.startswith("/1/user/") and bool(user) and sep == "/" and rest == "playing-now"
 
 
 def metric_label(path: str) -> str:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import hmac
 import html
 import logging
+import math
 import time
 
 import httpx
@@ -18,7 +19,14 @@ from starlette.responses import HTMLResponse, RedirectResponse, Response
 from shared import oauth
 from shared.config import Settings
 from shared.quota_store import keep_setup_pause, setup_reserve
-from shared.spotify import InvalidClient, InvalidGrant, Paused, SpotifyError, token_client
+from shared.spotify import (
+    InvalidClient,
+    InvalidGrant,
+    Paused,
+    RateLimited,
+    SpotifyError,
+    token_client,
+)
 from shared.store import Store
 from web.admin_guard import AdminGuard
 
@@ -32,14 +40,16 @@ STATE_COOKIE = "np_oauth_state"
 STATE_COOKIE_PATH = "/callback"
 
 
-def _page(title: str, body: str, status: int) -> HTMLResponse:
+def _page(
+    title: str, body: str, status: int, headers: dict[str, str] | None = None
+) -> HTMLResponse:
     text = (
         "<!doctype html><meta charset=utf-8><meta name=viewport content='width=device-width'>"
         f"<title>{html.escape(title)}</title>"
         "<body style='font-family:system-ui;max-width:36rem;margin:3rem auto;padding:0 1rem'>"
         f"<h1>{html.escape(title)}</h1>{body}</body>"
     )
-    return HTMLResponse(text, status, headers={"Cache-Control": "no-store"})
+    return HTMLResponse(text, status, headers={"Cache-Control": "no-store", **(headers or {})})
 
 
 def _paused_page(exc: Paused) -> Response:
@@ -54,6 +64,21 @@ def _paused_page(exc: Paused) -> Response:
     )
 
 
+def _rate_limited_page(exc: RateLimited) -> Response:
+    """Spotify answered the code exchange 429 (its rate limit, not the daily quota): no
+    Spotify call until its Retry-After has passed (30 s without one)."""
+    wait = max(1, math.ceil(exc.until_s - time.time()))
+    until = time.strftime("%H:%M:%S UTC", time.gmtime(exc.until_s))
+    return _page(
+        "Spotify is rate-limiting",
+        f"<p>Spotify answered the code exchange with its rate limit (429): no call to "
+        f"Spotify is made until {until} (in {wait} s). Nothing was changed; try again "
+        "later from /login.</p>",
+        503,
+        {"Retry-After": str(wait)},
+    )
+
+
 class Setup:
     def __init__(
         self, settings: Settings, store: Store, http: httpx.AsyncClient, admin: AdminGuard
@@ -62,6 +87,11 @@ class Setup:
         self.admin = admin
         self.store = store
         self.http = http
+        # One accounts client for every /callback of this process: a 429's Retry-After
+        # closes its gate, as the poller's client keeps its own, so a retry during it makes
+        # no call. Each call is first recorded in the shared budget (setup_reserve).
+        self.client = token_client(http, settings.accounts_url)
+        self.client.reserve = setup_reserve(store, settings.daily_budget)
 
     async def login(self, request: Request) -> Response:
         if not self.settings.admin_token:
@@ -156,10 +186,8 @@ class Setup:
         code = q.get("code")
         if not code or not self.settings.client_id or not self.settings.client_secret:
             return _page("Missing code", "<p>The callback carried no code.</p>", 400)
-        client = token_client(self.http, self.settings.accounts_url)
-        client.reserve = setup_reserve(self.store, self.settings.daily_budget)
         try:
-            grant = await client.exchange_code(
+            grant = await self.client.exchange_code(
                 self.settings.client_id,
                 self.settings.client_secret,
                 code,
@@ -168,6 +196,9 @@ class Setup:
             )
         except Paused as exc:
             return _paused_page(await keep_setup_pause(self.store, exc, self.settings.daily_budget))
+        except RateLimited as exc:
+            log.warning("Spotify answered the code exchange 429: no calls until its Retry-After")
+            return _rate_limited_page(exc)
         except InvalidClient:
             return _page(
                 "Invalid client",

@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from typing import Any
+from urllib.parse import urlsplit
 
 from shared.document import MAX_MS, Image
 from shared.pushed import ARTISTS_LIMIT, URL_LIMIT, cut
@@ -70,7 +71,35 @@ def url(data: dict[str, Any], key: str, field: str) -> str | None:
     if not isinstance(value, str):
         raise Malformed(f"{field} must be a string")
     ok = len(value) <= URL_LIMIT and value.isprintable() and _HTTP_URL.match(value)
-    return value if ok else None
+    return value if ok and _parses(value) else None
+
+
+def _parses(value: str) -> bool:
+    """Whether urllib can split it (an unclosed IPv6 bracket, a port past 65535: no)."""
+    try:
+        _ = urlsplit(value).port
+    except ValueError:
+        return False
+    return True
+
+
+def required_url(data: dict[str, Any], key: str, field: str) -> str | None:
+    """An http(s) link the sender vouches for (the plain route's own shape): anything else
+    that is a string is refused, naming the field."""
+    value = data.get(key)
+    if url(data, key, field) is None and value is not None:
+        raise Malformed(f"{field} must be an http(s) URL")
+    return value
+
+
+def https_image(data: dict[str, Any], key: str, field: str, allowed: ImageCheck) -> list[Image]:
+    """Art in the plain route's own shape, which says https: anything else that is a
+    string is refused, naming the field; an https image on a host the art policy does
+    not accept is none (which hosts it takes is the instance's choice, not the sender's)."""
+    value = required_url(data, key, field)
+    if value is not None and not value.lower().startswith("https://"):
+        raise Malformed(f"{field} must be an https URL")
+    return image(data, key, field, allowed)
 
 
 def image(data: dict[str, Any], key: str, field: str, allowed: ImageCheck) -> list[Image]:

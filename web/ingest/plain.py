@@ -3,7 +3,9 @@
 `{"name", "artists": [...], "album"?, "durationMs"?, "progressMs"?, "isPlaying"?: true,
 "url"?, "imageUrl"? (https), "type"?: "track" or "episode"}`; `{"isPlaying": false}` alone
 pauses the pushed item (`{"isPlaying": true}` alone resumes it), `{"clear": true}` ends it.
-Unknown keys are ignored, so a script may send more.
+Unknown keys are ignored, so a script may send more. A `url` that is not an http(s) URL
+or an `imageUrl` that is not an https one is a 400 naming it (the sender can fix it); an
+https `imageUrl` on a host the art policy does not fetch from is dropped.
 """
 
 from __future__ import annotations
@@ -45,8 +47,8 @@ def parse_plain(raw: bytes, allowed: fields.ImageCheck) -> Submission:
         type=song_type,
         # 0, as Web Scrobbler's, is a duration nobody knows: not an item over on arrival
         duration_ms=fields.number_ms(data, "durationMs", "durationMs") or None,
-        images=fields.image(data, "imageUrl", "imageUrl", allowed),
-        url=fields.url(data, "url", "url"),
+        images=fields.https_image(data, "imageUrl", "imageUrl", allowed),
+        url=fields.required_url(data, "url", "url"),
     )
     position = fields.number_ms(data, "progressMs", "progressMs")
     is_playing = playing is not False
