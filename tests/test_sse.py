@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import socket
 import time
 from collections.abc import AsyncIterator
@@ -39,10 +40,22 @@ async def test_the_stream_starts_with_retry_then_the_current_document(
         assert r.headers["cache-control"] == "no-cache"
         assert r.headers["x-accel-buffering"] == "no"
         reader = SSEReader(r)
-        assert "retry" in await reader.frame()
-        event = await reader.event()
-        assert event["event"] == "now-playing" and event["id"] == "1"
-        assert event["data"]["song"]["name"] == "First Song"
+        first = await reader.frame()
+        assert first["retry"] == "3000"
+        assert first["event"] == "now-playing" and first["id"] == "1"
+        assert json.loads(first["data"])["song"]["name"] == "First Song"
+
+
+async def test_the_first_lines_are_retry_then_event_then_id_then_data(
+    live: tuple[WebRuntime, str],
+) -> None:
+    _, base = live
+    async with httpx.AsyncClient() as client, client.stream("GET", f"{base}/api/stream") as r:
+        lines = r.aiter_lines()
+        first = [await asyncio.wait_for(anext(lines), 5) for _ in range(4)]
+    names = [line.partition(":")[0] for line in first]
+    assert names == ["retry", "event", "id", "data"]
+    assert first[1] == "event: now-playing" and first[2] == "id: 1"
 
 
 async def test_a_published_change_arrives_on_the_open_stream(

@@ -23,7 +23,7 @@ from web.headers import route_headers
 from web.hub import Hub
 from web.metrics import Metrics
 from web.routes import policy_for
-from web.sse_wire import RETRY_FRAME
+from web.sse_wire import first_frame
 
 PATH = "/api/stream"
 HEADERS = [
@@ -76,10 +76,11 @@ class StreamEndpoint:
         try:
             await send({"type": "http.response.start", "status": 200, "headers": response_headers})
             self.metrics.count(PATH, 200)
-            first = RETRY_FRAME
+            event = None
             if last_id is None or last_id != hub.version:
-                first += hub.frame
+                event = hub.frame
                 hub.events_sent += 1
+            first = first_frame(event)
             subscriber.sent_version = hub.version
             await send(body_message(first))
             if scope["method"] == "HEAD":
