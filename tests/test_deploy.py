@@ -311,6 +311,35 @@ def test_the_demo_passes_on_no_provider_credentials_from_the_env_file(
     assert demo["SPOTIFY_CLIENT_ID"] == demo["SPOTIFY_REFRESH_TOKEN"] == demo["LASTFM_USER"] == ""
 
 
+PROVIDER_PREFIXES = ("SPOTIFY_", "LASTFM_", "LISTENBRAINZ_", "LANYARD_", "INGEST_")
+
+
+def provider_variables() -> list[str]:
+    """Every provider variable the compose file passes on (its x-env block)."""
+    compose = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
+    return sorted(k for k in compose["x-env"] if k.startswith(PROVIDER_PREFIXES))
+
+
+@pytest.mark.parametrize("where", ["env file", "shell"])
+@pytest.mark.parametrize("version", ["v1", "v2"])
+def test_the_demo_takes_no_provider_variable_set_for_the_real_deployment(
+    version: str, where: str, tmp_path: Path
+) -> None:
+    """The contract's demo gets none of them: an API URL, a redirect URI or a budget meant
+    for the real deployment (a bad one exits 2) is not the demo's either."""
+    names = provider_variables()
+    values = {name: f"real-{name.lower()}" for name in names}
+    command = compose_command(version)
+    fresh_clone_files(tmp_path)
+    lines = "".join(f"{k}={v}\n" for k, v in values.items())
+    (tmp_path / ".env").write_text(lines if where == "env file" else "")
+    env = clean_env() | (values if where == "shell" else {})
+    services = compose_config(command, tmp_path, env)["services"]
+    assert env_of(services["poller"])["SPOTIFY_API_URL"] == values["SPOTIFY_API_URL"]
+    demo = env_of(services["demo"])
+    assert {k: v for k, v in demo.items() if k.startswith(PROVIDER_PREFIXES) and v} == {}
+
+
 def test_the_caddyfile_flushes_sse_at_once_and_does_not_compress() -> None:
     """Caddy 2.6's `encode` never flushes a compressed first SSE write (caddy#6293)."""
     text = (ROOT / "deploy" / "Caddyfile").read_text()

@@ -292,6 +292,20 @@ async def test_a_refused_stream_carries_the_headers_of_every_answer(fake_store: 
     assert refused.headers["referrer-policy"] == "no-referrer"
 
 
+async def test_a_refused_stream_answers_cors_like_the_rest_of_api(fake_store: Store) -> None:
+    """A cross-origin widget must be able to read that the stream is full, not a CORS error."""
+    origin = "https://blog.example"
+    async with (
+        web(fake_store, max_streams_per_client=1, cors_origins=(origin,)) as base,
+        httpx.AsyncClient(timeout=5) as client,
+        contextlib.AsyncExitStack() as stack,
+    ):
+        await open_stream(client, base, stack)
+        refused = await client.get(f"{base}/api/stream", headers={"Origin": origin})
+    assert refused.status_code == 503
+    assert refused.headers["access-control-allow-origin"] == origin
+
+
 async def test_a_closed_stream_frees_its_place(fake_store: Store) -> None:
     async with (
         web(fake_store, max_streams_per_client=1) as base,

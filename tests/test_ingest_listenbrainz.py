@@ -252,12 +252,13 @@ BAD: list[tuple[str, object, str]] = [
     ("a list", [], "Top level of JSON document should be a json object."),
     ("no payload", {"listen_type": "single"}, "the key payload is missing"),
     ("payload object", {"listen_type": "single", "payload": {}}, "should be a list of listens"),
-    ("no listens", {"listen_type": "import", "payload": []}, "does not contain any listens"),
+    ("no listens", {"listen_type": "import", "payload": []}, "any listens (payload is empty)"),
     ("listen_type", {"listen_type": "now", "payload": [listen()]}, "valid listen_type key"),
+    ("empty listen", {"listen_type": "playing_now", "payload": [{}]}, "(payload[0])"),
     (
         "two singles",
         {"listen_type": "single", "payload": [listen() | {"listened_at": 1763899000}] * 2},
-        "It should contain only one.",
+        "It should contain only one (payload).",
     ),
     (
         "listened_at on playing_now",
@@ -325,7 +326,7 @@ BAD: list[tuple[str, object, str]] = [
     (
         "nul",
         {"listen_type": "playing_now", "payload": [listen(track_name="a\x00b")]},
-        "contains a unicode null",
+        "track_metadata.track_name: 'a\\x00b' contains a unicode null",
     ),
     (
         "additional_info text",

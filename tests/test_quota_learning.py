@@ -5,6 +5,7 @@ both hold. Answers are the recorded shapes, served by an httpx MockTransport; no
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 
 import fakeredis
@@ -128,6 +129,16 @@ async def test_the_quota_learnt_after_quota_exceeded_survives_a_restart(
     await restarted._allocate(clock.ms(), watched=False, playing=False)
     assert restarted.learnt == 1100 and restarted.budget == first.budget
     assert await QuotaStore(store).learnt() == 1100
+
+
+async def test_the_log_says_the_learnt_quota_holds_for_the_week(
+    clock: ManualClock, caplog: pytest.LogCaptureFixture
+) -> None:
+    store = await prepared(clock, 1100)
+    caplog.set_level(logging.WARNING, logger="nowplaying.poller")
+    await read_error(source(store, clock, lambda: quota_exceeded("49861"), 5000), clock)
+    said = [r.getMessage() for r in caplog.records if "quota is about 1100" in r.getMessage()]
+    assert len(said) == 1 and "for the next 7 days" in said[0]
 
 
 async def test_paused_until_is_the_later_of_the_quota_pause_and_the_spent_budget(

@@ -9,6 +9,7 @@ from collections.abc import AsyncIterator
 import httpx
 import pytest
 
+from shared import budget
 from shared.config import Settings
 from shared.quota_store import Pause, QuotaStore
 from shared.store import Store
@@ -43,6 +44,22 @@ async def test_readyz_reports_calls_budget_and_pause(
     await quota.set_pause(Pause(until, "quota"), now_ms())
     r = await client.get("/readyz")
     assert r.json()["spotify"] == {"calls24h": 3, "budget": 500, "pausedUntil": until}
+
+
+async def test_readyz_shows_the_quota_learnt_after_quota_exceeded_and_its_lower_budget(
+    client: httpx.AsyncClient, fake_store: Store
+) -> None:
+    quota = QuotaStore(fake_store)
+    for _ in range(101):  # the 101st was refused: Spotify's quota is 100
+        await quota.reserve(now_ms(), 500)
+    pause = await quota.quota_exceeded(now_ms() + 3_600_000, now_ms(), 500)
+    spotify = (await client.get("/readyz")).json()["spotify"]
+    assert spotify == {
+        "calls24h": 101,
+        "budget": int(100 * budget.LEARNT_SHARE),
+        "pausedUntil": pause.until_ms,
+        "learntQuota": 100,
+    }
 
 
 async def test_metrics_has_the_three_budget_gauges(

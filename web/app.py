@@ -66,7 +66,7 @@ def build_app(runtime: WebRuntime, extra_routes: list[BaseRoute] | None = None) 
     post_paths = CORS_POST_PATHS if settings.ingest_token else ()
     cors = Cors(settings.cors_origins, post_paths=post_paths)
     now_playing = NowPlayingEndpoint(hub, on_read=runtime.ask_fresh)
-    stream = StreamGate(StreamEndpoint(hub, runtime.metrics, cors), runtime.limiter)
+    stream = StreamGate(StreamEndpoint(hub, runtime.metrics, cors), runtime.limiter, cors)
     pages = Pages()
     views = Views(hub, runtime.metrics, cors, runtime.art)
     views.use_fresh(runtime.fresh_view)  # one-shot views wake the poller

@@ -23,7 +23,10 @@ from collections.abc import Iterator
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from web.routes import policy_for, security_headers
+from web.cors import Cors
+from web.headers import route_headers
+from web.request_headers import header
+from web.routes import Header, policy_for
 
 log = logging.getLogger("nowplaying.web")
 RETRY_AFTER_S = 30
@@ -86,9 +89,10 @@ MESSAGES = {
 class StreamGate:
     """ASGI wrapper: GET/HEAD of the stream endpoint only within the limiter's caps."""
 
-    def __init__(self, app: ASGIApp, limiter: StreamLimiter) -> None:
+    def __init__(self, app: ASGIApp, limiter: StreamLimiter, cors: Cors) -> None:
         self.app = app
         self.limiter = limiter
+        self.cors = cors
         self.logged_at = 0.0
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -100,7 +104,8 @@ class StreamGate:
         refused = self.limiter.acquire(key)
         if refused is not None:
             self._log(refused)
-            await _busy(send, MESSAGES[refused])
+            extra = route_headers(STREAM_ROUTE, self.cors, header(scope, b"origin"))
+            await _busy(send, MESSAGES[refused], extra)
             return
         try:
             await self.app(scope, receive, send)
@@ -122,18 +127,19 @@ class StreamGate:
             )
 
 
-# The stream is served ahead of the middleware: its refusal adds the row's headers itself.
-BUSY_SECURITY_HEADERS = security_headers(policy_for("/api/stream"))
+# The stream is served ahead of the middleware: its refusal adds the row's headers (CORS
+# and security) itself, as the stream does.
+STREAM_ROUTE = policy_for("/api/stream")
 
 
-async def _busy(send: Send, body: bytes) -> None:
+async def _busy(send: Send, body: bytes, extra: list[Header]) -> None:
     headers = [
         (b"content-type", b"text/plain; charset=utf-8"),
         (b"content-length", str(len(body)).encode()),
         (b"retry-after", str(RETRY_AFTER_S).encode()),
         (b"cache-control", b"no-store"),
         (b"connection", b"close"),  # a refused client holds no socket either
-        *BUSY_SECURITY_HEADERS,
+        *extra,
     ]
     await send({"type": "http.response.start", "status": 503, "headers": headers})
     await send({"type": "http.response.body", "body": body})

@@ -61,16 +61,16 @@ def parse_submission(raw: bytes, now_s: float | None = None) -> Submission:
     if not isinstance(payload, list):
         raise Malformed("The payload in the JSON document should be a list of listens.")
     if len(payload) == 0:
-        raise Malformed("JSON document does not contain any listens")
+        raise Malformed("JSON document does not contain any listens (payload is empty).")
     if len(payload) > MAX_LISTENS_PER_REQUEST:
         raise Malformed(
             f"Too many listens. You may not submit more than {MAX_LISTENS_PER_REQUEST} "
-            "listens at once."
+            "listens at once (payload)."
         )
     if len(raw) > len(payload) * MAX_LISTEN_SIZE:
         raise Malformed(
             "JSON document is too large. Each listens may not be larger than "
-            f"{MAX_LISTEN_SIZE} bytes."
+            f"{MAX_LISTEN_SIZE} bytes (payload)."
         )
     listen_type = data.get("listen_type")
     if listen_type not in LISTEN_TYPES:
@@ -78,10 +78,10 @@ def parse_submission(raw: bytes, now_s: float | None = None) -> Submission:
     if listen_type != "import" and len(payload) > 1:
         raise Malformed(
             "JSON document contains more than listen for a single/playing_now. "
-            "It should contain only one."
+            "It should contain only one (payload)."
         )
     now = time.time() if now_s is None else now_s
-    listens = [validate_listen(listen, listen_type, now) for listen in payload]
+    listens = [validate_listen(listen, listen_type, now, i) for i, listen in enumerate(payload)]
     if listen_type == "playing_now":
         song = listens[0][0]
         return Submission("listenbrainz playing_now", lambda prev, at: now_playing(prev, song, at))
@@ -93,10 +93,10 @@ def parse_submission(raw: bytes, now_s: float | None = None) -> Submission:
     return Submission(f"listenbrainz {listen_type}", apply, len(ordered))
 
 
-def validate_listen(listen: object, listen_type: str, now_s: float) -> tuple[Song, int]:
+def validate_listen(listen: object, listen_type: str, now_s: float, index: int) -> tuple[Song, int]:
     """One listen as a pushed song and its `listened_at` (s; 0 for playing_now)."""
     if not isinstance(listen, dict) or not listen:
-        raise Malformed("Listen is empty and cannot be validated.")
+        raise Malformed(f"Listen is empty and cannot be validated (payload[{index}]).")
     # Clients built on serializers that write absent fields as null (Pano Scrobbler's
     # kotlinx data classes) send `"listened_at": null` on playing_now: taken as absent.
     listen = {k: v for k, v in listen.items() if v is not None}
@@ -122,7 +122,7 @@ def validate_listen(listen: object, listen_type: str, now_s: float) -> tuple[Son
     meta = listen["track_metadata"]
     if not isinstance(meta, dict):
         raise Malformed("JSON document may not have track_metadata with null value.")
-    _no_nul(meta)
+    _no_nul(meta, "track_metadata")
     return song_of(meta), listened_at
 
 
@@ -131,15 +131,16 @@ def _need_track_metadata(listen: dict[str, Any]) -> None:
         raise Malformed("JSON document must contain the key track_metadata at the top level.")
 
 
-def _no_nul(value: object) -> None:
+def _no_nul(value: object, field: str) -> None:
+    """ListenBrainz's refusal of a NUL anywhere in the metadata, naming where it is."""
     if isinstance(value, str) and "\x00" in value:
-        raise Malformed(f"{value!r} contains a unicode null")
+        raise Malformed(f"{field}: {value!r} contains a unicode null")
     if isinstance(value, dict):
-        for item in value.values():
-            _no_nul(item)
+        for key, item in value.items():
+            _no_nul(item, f"{field}.{key}")
     elif isinstance(value, list):
-        for item in value:
-            _no_nul(item)
+        for i, item in enumerate(value):
+            _no_nul(item, f"{field}[{i}]")
 
 
 def validate_listened_at(listen: dict[str, Any], now_s: float) -> int:

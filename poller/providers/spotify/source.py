@@ -29,7 +29,7 @@ from poller.source import SourceContext, SourceError
 from shared import budget, setup_errors
 from shared.config import Settings
 from shared.document import Provider, Song
-from shared.quota_store import Pause, QuotaStore
+from shared.quota_store import LEARNT_TTL_MS, Pause, QuotaStore
 from shared.spotify import (
     Forbidden,
     InvalidClient,
@@ -399,10 +399,11 @@ class SpotifySource:
                 self.learnt = learnt
                 log.warning(
                     "Spotify's quota is about %d calls a day (QUOTA_EXCEEDED after %d): "
-                    "the budget is %d from now on, not SPOTIFY_DAILY_BUDGET=%d",
+                    "the budget is %d for the next %d days, not SPOTIFY_DAILY_BUDGET=%d",
                     learnt,
                     learnt,
                     self.budget,
+                    LEARNT_TTL_MS // 86_400_000,
                     self.settings.daily_budget,
                 )
         what = "Spotify's daily quota" if pause.reason == "quota" else "SPOTIFY_DAILY_BUDGET"
