@@ -230,14 +230,7 @@ def now_playing(
     duration = song["durationMs"]
     if duration is not None and position_ms is not None:
         position_ms = min(position_ms, duration)
-    return replace(
-        base,
-        item=song,
-        received_at=now_ms,
-        expires_at=expiry(now_ms, duration, position_ms) if playing else now_ms + PAUSED_MS,
-        playing=playing,
-        position_ms=position_ms or 0,
-    )
+    return _from_now(base, song, now_ms, duration, position_ms or 0, playing)
 
 
 def same_release(a: Song, b: Song) -> bool:
@@ -267,9 +260,16 @@ def _told_again(previous: Pushed, song: Song, now_ms: int, playing: bool) -> Pus
     if previous.playing and playing:
         ends = expiry(previous.received_at, duration, previous.position_ms)
         return replace(previous, item=song, expires_at=ends)
-    position = position_at(previous, now_ms)
+    return _from_now(previous, song, now_ms, duration, position_at(previous, now_ms), playing)
+
+
+def _from_now(
+    base: Pushed, song: Song, now_ms: int, duration: int | None, position: int, playing: bool
+) -> Pushed:
+    """The record with `song` at `position` as of `now_ms`: playing, it ends when what is
+    left of its duration has passed; paused, it is kept for PAUSED_MS."""
     return replace(
-        previous,
+        base,
         item=song,
         received_at=now_ms,
         expires_at=expiry(now_ms, duration, position) if playing else now_ms + PAUSED_MS,
