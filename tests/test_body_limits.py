@@ -70,3 +70,43 @@ async def test_with_ingest_enabled_a_body_past_64_kib_is_still_413(fake_store: S
         answer = await http.post(f"{url}/api/ingest", content=body)
     assert answer.status_code == 413
     await runtime.http.aclose()
+
+
+async def test_a_body_refused_from_its_head_on_a_cors_route_carries_the_cors_headers(
+    fake_store: Store,
+) -> None:
+    """A page on an allowed origin that posts too much reads the 413, not a CORS error."""
+    origin = "https://me.example"
+    settings = Settings(
+        redis_prefix=fake_store.keys.prefix, ingest_token="i" * 32, cors_origins=(origin,)
+    )
+    runtime = WebRuntime(settings, fake_store)
+    app = build_app(runtime)
+    body = b"x" * (64 * 1024 + 1)
+    async with serve(app, **uvicorn_options(settings)) as url, httpx.AsyncClient() as http:
+        allowed = await http.post(f"{url}/api/ingest", content=body, headers={"Origin": origin})
+        other = await http.post(
+            f"{url}/api/ingest", content=body, headers={"Origin": "https://else.example"}
+        )
+    assert allowed.status_code == 413
+    assert allowed.headers["access-control-allow-origin"] == origin
+    assert allowed.headers["vary"] == "Origin"
+    assert other.status_code == 413 and "access-control-allow-origin" not in other.headers
+    await runtime.http.aclose()
+
+
+async def test_a_body_refused_on_a_route_without_cors_carries_no_cors_headers(
+    fake_store: Store,
+) -> None:
+    settings = Settings(redis_prefix=fake_store.keys.prefix, cors_origins=("*",))
+    runtime = WebRuntime(settings, fake_store)
+    app = build_app(runtime)
+    async with serve(app, **uvicorn_options(settings)) as url, httpx.AsyncClient() as http:
+        page = await http.post(f"{url}/healthz", content=b"x", headers={"Origin": "https://a.b"})
+        api = await http.post(
+            f"{url}/api/now-playing", content=b"x", headers={"Origin": "https://a.b"}
+        )
+    assert page.status_code == 413 and "access-control-allow-origin" not in page.headers
+    assert api.status_code == 413 and api.headers["access-control-allow-origin"] == "*"
+    assert page.headers["x-content-type-options"] == "nosniff"
+    await runtime.http.aclose()

@@ -54,7 +54,7 @@ import logging
 import resource
 import time
 from collections import Counter, OrderedDict
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any, ClassVar
 
 import httptools
@@ -62,8 +62,9 @@ from uvicorn.middleware.proxy_headers import _TrustedHosts
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
 from shared.config import Settings
+from web.cors import Cors, Header
 from web.refusal_log import INTERVAL_S, CountingFilter, RefusalLog
-from web.routes import BODY_LIMITS, is_ingest_path
+from web.routes import BODY_LIMITS, is_ingest_path, policy_for
 from web.stream_limits import IPV6_PREFIX, client_key
 
 log = logging.getLogger("nowplaying.web")
@@ -72,23 +73,35 @@ MAX_HEAD_BYTES = 16 * 1024
 FDS_PER_EXTRA_CONNECTION = 256  # room for non-stream requests beside a full stream cap
 
 
-def _answer(status: int, reason: str) -> bytes:
+def _answer(status: int, reason: str, extra: Sequence[Header] = ()) -> bytes:
     """A refusal written before the app sees the request; it carries the two headers the
-    contract puts on every answer, as the app's own answers do (web/routes.py)."""
+    contract puts on every answer, as the app's own answers do (web/routes.py), and
+    `extra` (a CORS route's CORS headers, once the head says which route and origin)."""
     body = f"{status} {reason}\n".encode()
+    more = b"".join(name + b": " + value + b"\r\n" for name, value in extra)
     return (
-        f"HTTP/1.1 {status} {reason}\r\ncontent-type: text/plain; charset=utf-8\r\n"
-        "x-content-type-options: nosniff\r\nreferrer-policy: no-referrer\r\n"
-        f"content-length: {len(body)}\r\nconnection: close\r\n\r\n"
-    ).encode() + body
+        (
+            f"HTTP/1.1 {status} {reason}\r\ncontent-type: text/plain; charset=utf-8\r\n"
+            "x-content-type-options: nosniff\r\nreferrer-policy: no-referrer\r\n"
+        ).encode()
+        + more
+        + f"content-length: {len(body)}\r\nconnection: close\r\n\r\n".encode()
+        + body
+    )
 
 
-TOO_LARGE = _answer(431, "Request Header Fields Too Large")
-TIMEOUT = _answer(408, "Request Timeout")
-BODY_ON_GET = _answer(400, "Bad Request")  # also the answer to an unparsable request
-BODY_TOO_LARGE = _answer(413, "Content Too Large")
-NOT_FOUND = _answer(404, "Not Found")
-BUSY = _answer(503, "Service Unavailable")
+# The refusals, as (status, reason); `_answer` writes one as bytes.
+HEAD_TOO_LARGE = (431, "Request Header Fields Too Large")
+TIMED_OUT = (408, "Request Timeout")
+BAD_REQUEST = (400, "Bad Request")  # a body on GET or HEAD; also an unparsable request
+TOO_LARGE_BODY = (413, "Content Too Large")
+ABSENT = (404, "Not Found")
+UNAVAILABLE = (503, "Service Unavailable")
+TOO_LARGE = _answer(*HEAD_TOO_LARGE)
+TIMEOUT = _answer(*TIMED_OUT)
+BODY_ON_GET = _answer(*BAD_REQUEST)
+BUSY = _answer(*UNAVAILABLE)
+ORIGIN = b"origin"
 BODY_HEADERS = (b"content-length", b"transfer-encoding")
 FORWARDED_FOR = b"x-forwarded-for"
 CHECKED_HEADERS = (*BODY_HEADERS, FORWARDED_FOR)  # one `in` test per header for all three
@@ -142,6 +155,7 @@ class LimitedHttpToolsProtocol(HttpToolsProtocol):
     body_limits: Mapping[str, int] = {}  # path: largest body in bytes; unlisted: 0
     max_connections_per_client = 0  # 0: no per-address cap
     ingest_disabled = False  # INGEST_TOKEN unset: a body to an ingest route is a 404
+    cors: Cors | None = None  # CORS_ORIGINS: on a refusal of a CORS route's parsed head
     ipv6_prefix = IPV6_PREFIX
     trusted: Any = None  # peers exempt from the per-address cap (FORWARDED_ALLOW_IPS)
     open_by_client: ClassVar[Counter[str]] = Counter()  # per configured class (protocol_class)
@@ -208,7 +222,7 @@ class LimitedHttpToolsProtocol(HttpToolsProtocol):
             return
         if self._in_body:  # the body did not arrive in time: end the request
             self._count("body_timeout")
-            self._end_request(TIMEOUT)
+            self._end_request(self._route_answer(TIMED_OUT))
             return
         if self.cycle is not None and not self.cycle.response_complete:
             return  # a stream is being answered: no 408 inside it; keep-alive ends it later
@@ -297,7 +311,7 @@ class LimitedHttpToolsProtocol(HttpToolsProtocol):
         if size > self.max_head_bytes:
             LimitedHttpToolsProtocol.refused_heads += 1
             self._count("head_too_large")
-            self._refuse(TOO_LARGE)
+            self._refuse(self._route_answer(HEAD_TOO_LARGE))
             return
         if body and not self._allow_body():
             return
@@ -305,9 +319,25 @@ class LimitedHttpToolsProtocol(HttpToolsProtocol):
             self._cancel_head_timer()
         if self._over_concurrency():
             self._count("global_cap")
-            self._refuse_between_answers(BUSY)
+            self._refuse_between_answers(self._route_answer(UNAVAILABLE))
             return
         super().on_headers_complete()
+
+    def _route_answer(self, refusal: tuple[int, str]) -> bytes:
+        """`refusal` for a request whose head was read: on a CORS route (web/routes.py)
+        with the CORS headers its answers carry, so a page on an allowed origin reads the
+        413 or 503 instead of a CORS error. A head cut off while it streams in, or never
+        finished, names no route: those answers carry none."""
+        if self.cors is None:
+            return _answer(*refusal)
+        try:
+            path = httptools.parse_url(self.url).path.decode("ascii", "replace")
+        except httptools.HttpParserInvalidURLError:
+            return _answer(*refusal)
+        if not policy_for(path).cors:
+            return _answer(*refusal)
+        origin = next((v.decode("latin-1") for n, v in self.headers if n == ORIGIN), None)
+        return _answer(*refusal, self.cors.headers(origin))
 
     def _over_concurrency(self) -> bool:
         """uvicorn's `limit_concurrency` test: past it, uvicorn would answer its own 503,
@@ -327,11 +357,11 @@ class LimitedHttpToolsProtocol(HttpToolsProtocol):
         path = httptools.parse_url(self.url).path.decode("ascii", "replace")
         if self.ingest_disabled and is_ingest_path(path):
             self._count("ingest_disabled")
-            self._refuse(NOT_FOUND)
+            self._refuse(self._route_answer(ABSENT))
             return False
         if self.parser.get_method() in (b"GET", b"HEAD"):
             self._count("body_on_get")
-            self._refuse(BODY_ON_GET)
+            self._refuse(self._route_answer(BAD_REQUEST))
             return False
         limit = self.body_limits.get(path, 0)
         length = -1  # chunked: counted as it arrives
@@ -340,7 +370,7 @@ class LimitedHttpToolsProtocol(HttpToolsProtocol):
                 length = int(value) if value.isdigit() else limit + 1
         if limit <= 0 or length > limit:
             self._count("body_too_large")
-            self._refuse(BODY_TOO_LARGE)
+            self._refuse(self._route_answer(TOO_LARGE_BODY))
             return False
         self._in_body = True
         self._body_left = limit
@@ -352,7 +382,7 @@ class LimitedHttpToolsProtocol(HttpToolsProtocol):
         self._body_left -= len(body)
         if self._body_left < 0:  # a chunked body past the route's limit
             self._count("body_too_large")
-            self._end_request(BODY_TOO_LARGE)
+            self._end_request(self._route_answer(TOO_LARGE_BODY))
             return
         super().on_body(body)
 
@@ -377,6 +407,7 @@ def protocol_class(
     ipv6_prefix: int = IPV6_PREFIX,
     forwarded_allow_ips: str | None = None,
     ingest_disabled: bool = False,
+    cors: Cors | None = None,
 ) -> type[LimitedHttpToolsProtocol]:
     """The protocol with these limits (uvicorn takes a class, and builds one per socket).
     Each class counts its own open connections per address."""
@@ -387,6 +418,7 @@ def protocol_class(
         "max_connections_per_client": max_connections_per_client,
         "ipv6_prefix": ipv6_prefix,
         "ingest_disabled": ingest_disabled,
+        "cors": cors,
         "trusted": None if forwarded_allow_ips is None else _TrustedHosts(forwarded_allow_ips),
         "open_by_client": Counter(),
     }
@@ -410,6 +442,7 @@ def uvicorn_options(settings: Settings, file_descriptors: int | None = None) -> 
         ipv6_prefix=settings.client_ipv6_prefix,
         forwarded_allow_ips=settings.forwarded_allow_ips,
         ingest_disabled=not settings.ingest_token,
+        cors=Cors(settings.cors_origins),
     )
     return {
         "http": protocol,
