@@ -188,6 +188,8 @@ class Poller:
             with contextlib.suppress(Exception):
                 await self._flush_stats()
                 if self.is_leader:
+                    if self.spotify is not None:
+                        await self.spotify.flush_demand()
                     await self.store.release_leadership(self.instance_id)
         self.is_leader = False
 

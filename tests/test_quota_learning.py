@@ -195,3 +195,23 @@ async def test_a_new_leader_with_a_fresh_stored_document_costs_no_extra_call(
     assert second.next_poll_ms is not None and second.next_poll_ms > clock.ms()
     await second.stop()
     await http.aclose()
+
+
+async def test_the_demand_of_an_hour_survives_a_restart_within_it(clock: ManualClock) -> None:
+    """A poller restarted every hour still learns the day's shape: the one that stops
+    records the hour so far, the next goes on from it."""
+    clock.now = 3600.0 * (int(clock.now) // 3600 + 1)  # the top of an hour
+    hour = clock.ms() // 3_600_000
+    store = await prepared(clock, 0)
+    first = source(store, clock, lambda: httpx.Response(204), 1000)
+    for _ in range(21):  # watched while music plays, read every 60 s: 20 min of demand
+        await first._allocate(clock.ms(), watched=True, playing=True)
+        clock.advance(60)
+    await first.flush_demand()
+    restarted = source(store, clock, lambda: httpx.Response(204), 1000)
+    while clock.now <= 3600.0 * (hour + 1):  # the rest of the hour, and the next one's top
+        await restarted._allocate(clock.ms(), watched=True, playing=True)
+        clock.advance(60)
+    recorded = {index: demand for index, demand, _ in await QuotaStore(store).profile_hours()}
+    # The whole hour but the minute between the two pollers' reads.
+    assert recorded[hour] == pytest.approx(3600 - 60)

@@ -72,6 +72,18 @@ class Demand:
         self.hour, self.demand_s, self.fixed = hour, 0.0, 0
         return done
 
+    def resume(self, hours: list[tuple[int, float, float]]) -> None:
+        """Go on from what a poller before this one recorded of the hour going on (it
+        flushed it when it stopped): a poller restarted every hour still learns."""
+        for index, demand_s, fixed in hours:
+            if index == self.hour:
+                self.demand_s += demand_s
+                self.fixed += round(fixed)
+
+    def so_far(self) -> tuple[int, float, float] | None:
+        """The hour going on as recorded so far, in the profile's shape."""
+        return None if self.hour is None else (self.hour, self.demand_s, float(self.fixed))
+
     def watched(self, now_ms: int, watched: bool, playing: bool) -> None:
         if self.watched_at_ms is not None:
             self.demand_s += min(600_000, now_ms - self.watched_at_ms) / 1000
@@ -301,6 +313,8 @@ class SpotifySource:
         if self.profile_hour != hour:
             hours = await _quietly(self.quota.profile_hours())
             if isinstance(hours, list):
+                if self.profile_hour is None:
+                    self.demand.resume(hours)
                 self.profile_hour = hour
                 self.profile = allocator.profile_from(hours)
             learnt = await _quietly(self.quota.learnt())
@@ -317,6 +331,12 @@ class SpotifySource:
             self.settings.poll_interval,
             demand_now=self.demand.now(now_ms, playing),
         )
+
+    async def flush_demand(self) -> None:
+        """Record the hour going on so far, for the poller that takes over (on stop)."""
+        so_far = self.demand.so_far()
+        if so_far is not None:
+            await self.quota.add_profile(*so_far)
 
     def wake_at(self, reason: str, at_ms: int, now_ms: int) -> int:
         """When a wake-up (a view, a new stream) the poller would answer at `at_ms` may
