@@ -147,9 +147,17 @@ class QuotaStore:
 
     async def learnt(self) -> int | None:
         """The quota learnt from the last QUOTA_EXCEEDED of the week, if any."""
+        record = await self.learnt_record()
+        return None if record is None else record[0]
+
+    async def learnt_record(self) -> tuple[int, int] | None:
+        """(the learnt quota, until when it holds: ms epoch), if one is held."""
         try:
             raw = await self.redis.get(self.keys_learnt)
-            return int(json.loads(raw)["quota"]) if raw else None
+            if not raw:
+                return None
+            value = json.loads(raw)
+            return int(value["quota"]), int(value["at"]) + LEARNT_TTL_MS
         except (ValueError, KeyError, TypeError):
             return None
 

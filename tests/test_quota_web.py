@@ -52,13 +52,15 @@ async def test_readyz_shows_the_quota_learnt_after_quota_exceeded_and_its_lower_
     quota = QuotaStore(fake_store)
     for _ in range(101):  # the 101st was refused: Spotify's quota is 100
         await quota.reserve(now_ms(), 500)
-    pause = await quota.quota_exceeded(now_ms() + 3_600_000, now_ms(), 500)
+    learnt_at = now_ms()
+    pause = await quota.quota_exceeded(now_ms() + 3_600_000, learnt_at, 500)
     spotify = (await client.get("/readyz")).json()["spotify"]
     assert spotify == {
         "calls24h": 101,
         "budget": int(100 * budget.LEARNT_SHARE),
         "pausedUntil": pause.until_ms,
         "learntQuota": 100,
+        "learntUntil": learnt_at + 7 * 24 * 3_600_000,  # it holds for a week
     }
 
 

@@ -29,17 +29,19 @@ class Health:
         self.runtime = runtime
 
     def budget(self, snapshot: Snapshot | None) -> dict[str, Any]:
-        """`{"calls24h", "budget", "pausedUntil"}`, and `learntQuota` once a
-        QUOTA_EXCEEDED taught the real quota: `budget` is then the lower one the poller
-        spends, not SPOTIFY_DAILY_BUDGET; calls24h null when Redis is away."""
+        """`{"calls24h", "budget", "pausedUntil"}`, and `learntQuota` with
+        `learntUntil` (ms epoch) once a QUOTA_EXCEEDED taught the real quota: `budget` is
+        then the lower one the poller spends, not SPOTIFY_DAILY_BUDGET, until then;
+        calls24h null when Redis is away."""
         learnt = snapshot.learnt_quota if snapshot else None
         report: dict[str, Any] = {
             "calls24h": snapshot.calls_24h if snapshot else None,
             "budget": effective_budget(self.runtime.settings.daily_budget, learnt),
             "pausedUntil": snapshot.paused_until if snapshot else None,
         }
-        if learnt is not None:
+        if learnt is not None and snapshot is not None:
             report["learntQuota"] = learnt
+            report["learntUntil"] = snapshot.learnt_until
         return report
 
     async def healthz(self, request: Request) -> Response:

@@ -67,6 +67,7 @@ class Snapshot:
     calls_24h: int | None = None  # Spotify calls in the rolling 24 h
     paused_until: int | None = None  # ms epoch of the quota or budget pause, if any
     learnt_quota: int | None = None  # the quota learnt from a QUOTA_EXCEEDED, if any
+    learnt_until: int | None = None  # ms epoch until which it holds
 
 
 def redis_snapshot(
@@ -83,7 +84,9 @@ def redis_snapshot(
             now = int(time.time() * 1000)
             pause = await quota.pause(now)
             until = pause.until_ms if pause is not None else None
-            calls, learnt = await quota.calls_24h(now), await quota.learnt()
-            return Snapshot(beat, stats, calls, until, learnt)
+            calls, learnt = await quota.calls_24h(now), await quota.learnt_record()
+            if learnt is None:
+                return Snapshot(beat, stats, calls, until)
+            return Snapshot(beat, stats, calls, until, learnt[0], learnt[1])
 
     return Cached(fetch)
