@@ -18,6 +18,18 @@ def is_playing(song: Song | None) -> bool:
     return song is not None and song["source"] == "current" and song["isPlaying"]
 
 
+def played_between(before: Song | None, after: Song | None) -> bool:
+    """Whether music played between two reads that found nothing playing: `after` is
+    another item than `before`, or the same one at another position (a player paused
+    with no read in between, which the reads alone would take for one long idle spell)."""
+    if after is None or after["id"] is None or is_playing(after):
+        return False
+    if before is None or before["id"] != after["id"]:
+        return True
+    moved = before["progressMs"] is not None and after["progressMs"] is not None
+    return moved and before["progressMs"] != after["progressMs"]
+
+
 def backoff_delay(failures: int, poll_s: float, rng: random.Random) -> float:
     """Exponential from the poll interval, capped at 60 s, with equal jitter so that
     several instances that failed together do not retry in step."""

@@ -23,13 +23,17 @@ class SourceSlot:
     due_ms: int = 0
     failures: int = 0
     idle_since_ms: int | None = None
+    last_song: Song | None = None
 
     def note(self, song: Song | None, now_ms: int) -> None:
-        """Track when playing stopped: the schedule slows down after ten idle minutes."""
+        """Track when playing stopped: the schedule slows down after ten idle minutes,
+        counted from the last read that shows music played (a paused item other than
+        the one read before played in between)."""
         if policy.is_playing(song):
             self.idle_since_ms = None
-        elif self.idle_since_ms is None:
+        elif self.idle_since_ms is None or policy.played_between(self.last_song, song):
             self.idle_since_ms = now_ms
+        self.last_song = song
 
     def answered(
         self,

@@ -46,6 +46,39 @@ def test_ten_idle_minutes_slow_the_reads_down() -> None:
     assert s.due_ms == NOW + 600_000 + 30_000
 
 
+def paused(song_id: str, progress_ms: int) -> Song:
+    song = playing()
+    return {
+        **song,
+        "source": "current",
+        "isPlaying": False,
+        "id": song_id,
+        "progressMs": progress_ms,
+    }
+
+
+def test_another_paused_item_than_the_last_read_counts_idle_from_now() -> None:
+    """Music played between the two reads: ten minutes from the second before slowing."""
+    s = slot()
+    s.answered(None, NOW, 5.0, 30.0)
+    s.answered(paused("b", 40_000), NOW + 600_000, 5.0, 30.0)
+    assert s.due_ms == NOW + 600_000 + 5000
+
+
+def test_the_same_item_paused_further_on_counts_idle_from_now() -> None:
+    s = slot()
+    s.answered(paused("a", 10_000), NOW, 5.0, 30.0)
+    s.answered(paused("a", 90_000), NOW + 600_000, 5.0, 30.0)
+    assert s.due_ms == NOW + 600_000 + 5000
+
+
+def test_the_same_item_paused_where_it_was_stays_idle() -> None:
+    s = slot()
+    s.answered(paused("a", 10_000), NOW, 5.0, 30.0)
+    s.answered(paused("a", 10_000), NOW + 600_000, 5.0, 30.0)
+    assert s.due_ms == NOW + 600_000 + 30_000
+
+
 def test_an_auth_error_retries_after_five_minutes() -> None:
     s = slot()
     s.failed(SourceError("auth", "bad key"), NOW, 5.0, random.Random(1))

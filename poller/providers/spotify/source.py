@@ -21,7 +21,7 @@ from collections.abc import Callable
 from typing import Any
 
 from poller import allocator, pacing, plan
-from poller.policy import AUTH_RETRY_S, IDLE_AFTER_MS, is_playing
+from poller.policy import AUTH_RETRY_S, IDLE_AFTER_MS, is_playing, played_between
 from poller.providers.spotify.client import WebApiClient
 from poller.providers.spotify.normalize import normalize_current, normalize_recent
 from poller.providers.spotify.tokens import TokenManager
@@ -258,8 +258,8 @@ class SpotifySource:
         self.failures = 0
         previous, self.song = self.song, song
         now = self.now_ms()
-        if is_playing(song):
-            self.playing_seen_ms = now
+        if is_playing(song) or played_between(previous, song):
+            self.playing_seen_ms = now  # music plays, or played since the last read
         at_end = plan.seconds_to_end(song, now) == 0.0
         same = previous is not None and song is not None and previous["id"] == song["id"]
         # An item reported at or past its end again: the next poll backs off (stuck_delay).
