@@ -12,6 +12,7 @@ IDLE_AFTER_MS = 10 * 60 * 1000
 END_OF_TRACK_SLACK_S = 0.4
 MAX_BACKOFF_S = 60.0
 AUTH_RETRY_S = 300.0
+MOVED_MS = 2000  # a paused item this much further on than the last read played meanwhile
 
 
 def is_playing(song: Song | None) -> bool:
@@ -19,15 +20,22 @@ def is_playing(song: Song | None) -> bool:
 
 
 def played_between(before: Song | None, after: Song | None) -> bool:
-    """Whether music played between two reads that found nothing playing: `after` is
-    another item than `before`, or the same one at another position (a player paused
-    with no read in between, which the reads alone would take for one long idle spell)."""
-    if after is None or after["id"] is None or is_playing(after):
+    """Whether music played between two reads of the player (`before`: the last read
+    that found an item on it) when `after` finds one paused: another item, or the same
+    one more than a few seconds further on. The reads alone would take that for one long
+    idle spell. A read with nothing on the player (a 204, the recently-played fallback)
+    says nothing either way: an item going inactive and coming back is no playing."""
+    if before is None or after is None or is_playing(after):
         return False
-    if before is None or before["id"] != after["id"]:
+    if before["source"] != "current" or after["source"] != "current":
+        return False
+    if before["id"] is None or after["id"] is None:
+        return False
+    if before["id"] != after["id"]:
         return True
-    moved = before["progressMs"] is not None and after["progressMs"] is not None
-    return moved and before["progressMs"] != after["progressMs"]
+    if before["progressMs"] is None or after["progressMs"] is None:
+        return False
+    return abs(after["progressMs"] - before["progressMs"]) > MOVED_MS
 
 
 def backoff_delay(failures: int, poll_s: float, rng: random.Random) -> float:

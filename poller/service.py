@@ -184,12 +184,16 @@ class Poller:
             self.wake_task = None
         await self.publisher.stop()
         await push_wake.stop(self)
-        async with asyncio.timeout(1.0):
-            with contextlib.suppress(Exception):
+        # Each step bounded and on its own: a slow or failing flush never keeps the lock
+        # held until its TTL, and stop() never raises (TimeoutError is an Exception).
+        with contextlib.suppress(Exception):
+            async with asyncio.timeout(0.5):
                 await self._flush_stats()
-                if self.is_leader:
-                    if self.spotify is not None:
-                        await self.spotify.flush_demand()
+                if self.is_leader and self.spotify is not None:
+                    await self.spotify.flush_demand()
+        if self.is_leader:
+            with contextlib.suppress(Exception):
+                async with asyncio.timeout(1.0):
                     await self.store.release_leadership(self.instance_id)
         self.is_leader = False
 

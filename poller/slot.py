@@ -23,7 +23,7 @@ class SourceSlot:
     due_ms: int = 0
     failures: int = 0
     idle_since_ms: int | None = None
-    last_song: Song | None = None
+    on_player: Song | None = None  # the last read that found an item on the player
 
     def note(self, song: Song | None, now_ms: int) -> None:
         """Track when playing stopped: the schedule slows down after ten idle minutes,
@@ -31,9 +31,10 @@ class SourceSlot:
         the one read before played in between)."""
         if policy.is_playing(song):
             self.idle_since_ms = None
-        elif self.idle_since_ms is None or policy.played_between(self.last_song, song):
+        elif self.idle_since_ms is None or policy.played_between(self.on_player, song):
             self.idle_since_ms = now_ms
-        self.last_song = song
+        if song is not None and song["source"] == "current":
+            self.on_player = song
 
     def answered(
         self,

@@ -215,3 +215,4 @@ async def test_the_demand_of_an_hour_survives_a_restart_within_it(clock: ManualC
     recorded = {index: demand for index, demand, _ in await QuotaStore(store).profile_hours()}
     # The whole hour but the minute between the two pollers' reads.
     assert recorded[hour] == pytest.approx(3600 - 60)
+

@@ -60,9 +60,19 @@ def paused(song_id: str, progress_ms: int) -> Song:
 def test_another_paused_item_than_the_last_read_counts_idle_from_now() -> None:
     """Music played between the two reads: ten minutes from the second before slowing."""
     s = slot()
-    s.answered(None, NOW, 5.0, 30.0)
+    s.answered(paused("a", 10_000), NOW, 5.0, 30.0)
     s.answered(paused("b", 40_000), NOW + 600_000, 5.0, 30.0)
     assert s.due_ms == NOW + 600_000 + 5000
+
+
+def test_an_item_gone_from_the_player_and_back_where_it_was_stays_idle() -> None:
+    """A paused device going inactive (204, then the recently-played fallback) and
+    coming back is no playing: it must not keep the reads from slowing down."""
+    s = slot()
+    s.answered(paused("a", 10_000), NOW, 5.0, 30.0)
+    s.answered(None, NOW + 300_000, 5.0, 30.0)
+    s.answered(paused("a", 10_000), NOW + 600_000, 5.0, 30.0)
+    assert s.due_ms == NOW + 600_000 + 30_000
 
 
 def test_the_same_item_paused_further_on_counts_idle_from_now() -> None:

@@ -56,6 +56,7 @@ import time
 from collections import Counter, OrderedDict
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, ClassVar
+from urllib.parse import unquote
 
 import httptools
 from uvicorn.middleware.proxy_headers import _TrustedHosts
@@ -330,14 +331,20 @@ class LimitedHttpToolsProtocol(HttpToolsProtocol):
         finished, names no route: those answers carry none."""
         if self.cors is None:
             return _answer(*refusal)
-        try:
-            path = httptools.parse_url(self.url).path.decode("ascii", "replace")
-        except httptools.HttpParserInvalidURLError:
-            return _answer(*refusal)
-        if not policy_for(path).cors:
+        path = self._path()
+        if path is None or not policy_for(path).cors:
             return _answer(*refusal)
         origin = next((v.decode("latin-1") for n, v in self.headers if n == ORIGIN), None)
         return _answer(*refusal, self.cors.headers(origin))
+
+    def _path(self) -> str | None:
+        """The request's path as the app routes it (percent-decoded, as uvicorn passes
+        it on), None when the target has none ("GET http://h")."""
+        try:
+            raw = httptools.parse_url(self.url).path
+        except httptools.HttpParserInvalidURLError:
+            return None
+        return None if raw is None else unquote(raw.decode("ascii", "replace"))
 
     def _over_concurrency(self) -> bool:
         """uvicorn's `limit_concurrency` test: past it, uvicorn would answer its own 503,
@@ -354,7 +361,7 @@ class LimitedHttpToolsProtocol(HttpToolsProtocol):
 
     def _allow_body(self) -> bool:
         """Whether the body this head announces may be read; if not, it is refused."""
-        path = httptools.parse_url(self.url).path.decode("ascii", "replace")
+        path = self._path() or ""
         if self.ingest_disabled and is_ingest_path(path):
             self._count("ingest_disabled")
             self._refuse(self._route_answer(ABSENT))

@@ -148,6 +148,7 @@ class SpotifySource:
         self.fallback_active = False
         self.recent: Song | None = None
         self.song: Song | None = None  # the last item this source reported
+        self.on_player: Song | None = None  # the last read that found an item on the player
         # The allocator's inputs and its last word.
         self.learnt: int | None = None  # the quota learnt from a QUOTA_EXCEEDED
         self.calls: list[int] = []  # the calls of the window, as last read
@@ -258,8 +259,10 @@ class SpotifySource:
         self.failures = 0
         previous, self.song = self.song, song
         now = self.now_ms()
-        if is_playing(song) or played_between(previous, song):
+        if is_playing(song) or played_between(self.on_player, song):
             self.playing_seen_ms = now  # music plays, or played since the last read
+        if song is not None and song["source"] == "current":
+            self.on_player = song
         at_end = plan.seconds_to_end(song, now) == 0.0
         same = previous is not None and song is not None and previous["id"] == song["id"]
         # An item reported at or past its end again: the next poll backs off (stuck_delay).
@@ -316,7 +319,8 @@ class SpotifySource:
                 if self.profile_hour is None:
                     self.demand.resume(hours)
                 self.profile_hour = hour
-                self.profile = allocator.profile_from(hours)
+                # The hour going on is not one of the days yet (a stopped poller's part).
+                self.profile = allocator.profile_from([h for h in hours if h[0] < hour])
             learnt = await _quietly(self.quota.learnt())
             self.learnt = learnt if isinstance(learnt, int) else self.learnt
         calls = await _quietly(self.quota.calls_window(now_ms))
