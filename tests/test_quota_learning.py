@@ -216,3 +216,24 @@ async def test_the_demand_of_an_hour_survives_a_restart_within_it(clock: ManualC
     # The whole hour but the minute between the two pollers' reads.
     assert recorded[hour] == pytest.approx(3600 - 60)
 
+
+async def test_a_spent_budget_that_frees_a_call_before_the_planned_read_pauses_nothing(
+    clock: ManualClock,
+) -> None:
+    """At the edge of a spent window a call frees every few seconds: the next read waits
+    for the allocator's plan instead of taking each call as it frees."""
+    store = await prepared(clock, 10, spread_s=86_395)  # the oldest frees in 5 s
+    spotify = source(store, clock, lambda: httpx.Response(204), 10)
+    delay = await spotify.next_delay(clock.ms(), None, None, watched=True)
+    assert delay > 5.0
+    assert await QuotaStore(store).pause(clock.ms()) is None
+
+
+async def test_a_spent_budget_that_blocks_the_planned_read_pauses_at_once(
+    clock: ManualClock,
+) -> None:
+    store = await prepared(clock, 10)  # spent within the last hour: frees in 23 h
+    spotify = source(store, clock, lambda: httpx.Response(204), 10)
+    delay = await spotify.next_delay(clock.ms(), None, None, watched=True)
+    pause = await QuotaStore(store).pause(clock.ms())
+    assert delay < 1.0 and pause is not None and pause.reason == "budget"

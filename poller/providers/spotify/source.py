@@ -274,13 +274,14 @@ class SpotifySource:
         self, now_ms: int, song: Song | None, idle_since_ms: int | None, watched: bool
     ) -> float:
         """Seconds to the next read after a good one: the pure plan, at the allocator's
-        interval. A spent budget brings the next read forward: it is refused before any
-        call is made, and the document says until when (`pausedUntil`)."""
+        interval. A spent budget that blocks that read (no call frees before it) brings
+        it forward: it is refused before any call is made, and the document says until
+        when (`pausedUntil`). One whose window frees a call before the planned read blocks
+        nothing: the read waits for its plan, and each freed call is not taken the moment
+        it frees (which, at the edge of a spent window, spent calls at yesterday's pace and
+        flipped the document paused every few seconds, 35 h of a week on one overbudget
+        week of bench/weeks.py)."""
         await self._allocate(now_ms, watched, is_playing(song))
-        if self.used >= self.budget:
-            spent = await _quietly(self.quota.pause_if_spent(now_ms, self.budget))
-            if isinstance(spent, Pause):
-                return plan.MIN_DELAY_S
         situation = plan.Situation(
             now_ms=now_ms,
             song=song,
@@ -297,6 +298,12 @@ class SpotifySource:
         )
         chosen = plan.next_poll(situation)
         self.next_kind = chosen.reason
+        if self.used >= self.budget:
+            frees_ms = budget.resume_at(self.calls, self.budget, now_ms)
+            if frees_ms > now_ms + chosen.delay_s * 1000:
+                spent = await _quietly(self.quota.pause_if_spent(now_ms, self.budget))
+                if isinstance(spent, Pause):
+                    return plan.MIN_DELAY_S
         return chosen.delay_s
 
     def _views_keep_coming(self, now_ms: int) -> bool:
